@@ -1,0 +1,28 @@
+using EdgeAgent.Protocol.Contracts;
+
+namespace EdgeAgent.Protocol.Frames;
+
+/// <summary>The limits one side advertises: what it accepts from its peer.</summary>
+/// <param name="MaxFrameSize">The largest frame, in bytes, the side will read.</param>
+/// <param name="InitialWindow">The receive window, in bytes, of every channel the side receives on.</param>
+/// <param name="MaxChannels">The most channels the peer may have open towards this side at once.</param>
+internal readonly record struct SessionLimits(int MaxFrameSize, int InitialWindow, int MaxChannels);
+
+/// <summary>The agent's first frame.</summary>
+internal sealed record HandshakeRequest(
+    int Major,
+    int Minor,
+    string AgentId,
+    AgentInfo Info,
+    IReadOnlyList<string> Capabilities,
+    SessionLimits Limits);
+
+/// <summary>The control plane's answer to <see cref="HandshakeRequest"/>.</summary>
+internal sealed record HandshakeResponse(
+    int Major,
+    int Minor,
+    ProtocolErrorCode Code,
+    string Message,
+    string ServerName,
+    SessionLimits Limits,
+    TimeSpan KeepaliveInterval);

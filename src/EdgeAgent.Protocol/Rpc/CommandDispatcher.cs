@@ -1,0 +1,318 @@
+using System.Collections.Concurrent;
+using EdgeAgent.Protocol.Session;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeAgent.Protocol.Rpc;
+
+/// <summary>How a command answers.</summary>
+internal enum CommandShape
+{
+    /// <summary>One result.</summary>
+    Unary,
+
+    /// <summary>A stream of items.</summary>
+    Streaming,
+
+    /// <summary>A raw byte stream in both directions after acceptance.</summary>
+    Duplex,
+}
+
+/// <summary>One incoming command as the handler sees it.</summary>
+internal sealed class CommandCall
+{
+    private readonly TunnelChannel _channel;
+    private int _accepted;
+
+    internal CommandCall(TunnelChannel channel, RpcRequestHeader header, DateTimeOffset? deadline, CancellationToken cancellationToken)
+    {
+        _channel = channel;
+        Name = header.Name;
+        IdempotencyKey = header.IdempotencyKey;
+        Payload = header.Payload;
+        Deadline = deadline;
+        CancellationToken = cancellationToken;
+    }
+
+    public string Name { get; }
+
+    public string IdempotencyKey { get; }
+
+    public ReadOnlyMemory<byte> Payload { get; }
+
+    public DateTimeOffset? Deadline { get; }
+
+    /// <summary>Cancelled when the caller cancels, the deadline passes, or the session ends.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>The channel, for duplex commands after <see cref="AcceptAsync"/>.</summary>
+    public TunnelChannel Channel => _channel;
+
+    /// <summary>Tells the caller the command started (streaming and duplex commands).</summary>
+    public async ValueTask AcceptAsync()
+    {
+        if (Interlocked.Exchange(ref _accepted, 1) == 0)
+        {
+            await _channel.WriteAsync(RpcMessages.EncodeResult([]), complete: false, CancellationToken);
+        }
+    }
+
+    /// <summary>Sends one item of a streaming result; waits while the caller's window is full.</summary>
+    public async ValueTask WriteItemAsync(ReadOnlyMemory<byte> item)
+    {
+        await AcceptAsync();
+        await _channel.WriteAsync(RpcMessages.EncodeItem(item.Span), complete: false, CancellationToken);
+    }
+
+    internal bool Accepted => Volatile.Read(ref _accepted) == 1;
+}
+
+/// <summary>A registered command: its name, group, shape and how to run it.</summary>
+internal abstract class CommandInvoker
+{
+    public abstract string Name { get; }
+
+    public abstract string Group { get; }
+
+    public abstract CommandShape Shape { get; }
+
+    /// <summary>Unary: returns the result payload.</summary>
+    public virtual ValueTask<byte[]> InvokeUnaryAsync(CommandCall call) => throw new NotSupportedException();
+
+    /// <summary>Streaming: writes items through <see cref="CommandCall.WriteItemAsync"/>.</summary>
+    public virtual ValueTask InvokeStreamingAsync(CommandCall call) => throw new NotSupportedException();
+
+    /// <summary>Duplex: accepts, then uses <see cref="CommandCall.Channel"/> as a byte stream.</summary>
+    public virtual ValueTask InvokeDuplexAsync(CommandCall call) => throw new NotSupportedException();
+}
+
+/// <summary>Remembers the results of commands by idempotency key.</summary>
+internal interface IIdempotencyCache
+{
+    /// <summary>Looks up the encoded final message of an earlier run.</summary>
+    bool TryGet(string key, out string commandName, out byte[] response);
+
+    /// <summary>Records the encoded final message of a finished run.</summary>
+    void Set(string key, string commandName, byte[] response);
+}
+
+/// <summary>
+/// The callee side of commands: decodes the request, finds the handler, applies the deadline
+/// and policy, deduplicates by idempotency key, runs the handler, and answers with a result or
+/// a typed error. A failing handler never takes the session down.
+/// </summary>
+internal sealed partial class CommandDispatcher
+{
+    private readonly Func<string, CommandInvoker?> _resolve;
+    private readonly IIdempotencyCache? _cache;
+    private readonly Func<CommandCall, CommandInvoker, EdgeCommandException?>? _authorize;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, Task<byte[]>> _inFlight = new(StringComparer.Ordinal);
+
+    public CommandDispatcher(
+        Func<string, CommandInvoker?> resolve,
+        IIdempotencyCache? cache,
+        Func<CommandCall, CommandInvoker, EdgeCommandException?>? authorize,
+        TimeProvider time,
+        ILogger logger)
+    {
+        _resolve = resolve;
+        _cache = cache;
+        _authorize = authorize;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Counts handler executions (not cache hits), for diagnostics and tests.</summary>
+    public long Executions => Interlocked.Read(ref _executions);
+
+    private long _executions;
+
+    /// <summary>Runs the command that arrived on <paramref name="channel"/>.</summary>
+    public async Task HandleChannelAsync(TunnelChannel channel)
+    {
+        if (channel.Kind != ChannelKinds.Command)
+        {
+            channel.Reset(ProtocolErrorCode.Refused, $"Unknown channel kind {channel.Kind}.");
+            return;
+        }
+
+        RpcRequestHeader header;
+        try
+        {
+            header = RpcRequestHeader.Decode(channel.OpenPayload);
+        }
+        catch (EdgeCommandException ex)
+        {
+            await AnswerAsync(channel, RpcMessages.EncodeError(ex.Code, ex.Message));
+            return;
+        }
+
+        var invoker = _resolve(header.Name);
+        if (invoker is null)
+        {
+            await AnswerAsync(channel, RpcMessages.EncodeError(EdgeErrorCodes.NotFound, $"Unknown command '{header.Name}'."));
+            return;
+        }
+
+        DateTimeOffset? deadline = header.DeadlineUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(header.DeadlineUnixMs) : null;
+        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        if (deadline is { } due)
+        {
+            var remaining = due - _time.GetUtcNow();
+            timeout.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+        }
+
+        // A caller's cancel stops the handler. A lost connection stops it only when there is no
+        // idempotency key: with a key the run finishes and its result waits for the retry.
+        using var callerCancel = new CancellationTokenSource();
+        var keyed = header.IdempotencyKey.Length > 0 && invoker.Shape == CommandShape.Unary;
+        using var abortRegistration = channel.Aborted.Register(() =>
+        {
+            if (!keyed || channel.AbortReason?.Code == ProtocolErrorCode.Cancelled)
+            {
+                callerCancel.Cancel();
+            }
+        });
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(callerCancel.Token, timeout.Token);
+        var call = new CommandCall(channel, header, deadline, linked.Token);
+
+        if (_authorize?.Invoke(call, invoker) is { } denied)
+        {
+            DispatcherLog.CommandDenied(_logger, header.Name, denied.Message);
+            await AnswerAsync(channel, RpcMessages.EncodeError(denied.Code, denied.Message));
+            return;
+        }
+
+        try
+        {
+            switch (invoker.Shape)
+            {
+                case CommandShape.Unary:
+                    var response = await RunUnaryAsync(invoker, call);
+                    await AnswerAsync(channel, response);
+                    break;
+                case CommandShape.Streaming:
+                    Interlocked.Increment(ref _executions);
+                    await invoker.InvokeStreamingAsync(call);
+                    await call.AcceptAsync();
+                    await channel.WriteAsync(RpcMessages.EncodeEnd(), complete: true, call.CancellationToken);
+                    break;
+                case CommandShape.Duplex:
+                    Interlocked.Increment(ref _executions);
+                    await invoker.InvokeDuplexAsync(call);
+                    break;
+            }
+        }
+        catch (Exception ex) when (channel.Aborted.IsCancellationRequested)
+        {
+            // The caller cancelled or the session ended: nobody is listening.
+            DispatcherLog.CommandAbandoned(_logger, header.Name, ex.GetType().Name);
+        }
+        catch (Exception ex) when (!call.Accepted || invoker.Shape != CommandShape.Duplex)
+        {
+            var error = ToError(ex, header.Name, timeout.IsCancellationRequested);
+            await AnswerAsync(channel, RpcMessages.EncodeError(error.Code, error.Message));
+        }
+        catch (Exception ex)
+        {
+            DispatcherLog.CommandFailed(_logger, header.Name, ex);
+            channel.Reset(ProtocolErrorCode.InternalError, "The command failed.");
+        }
+    }
+
+    private async Task<byte[]> RunUnaryAsync(CommandInvoker invoker, CommandCall call)
+    {
+        var key = call.IdempotencyKey;
+        if (key.Length == 0 || _cache is null)
+        {
+            return await ExecuteUnaryAsync(invoker, call);
+        }
+
+        if (_cache.TryGet(key, out var cachedName, out var cached))
+        {
+            return cachedName == call.Name
+                ? cached
+                : RpcMessages.EncodeError(EdgeErrorCodes.InvalidArgument, $"Idempotency key was already used for command '{cachedName}'.");
+        }
+
+        // A retry that arrives while the first run is still going waits for that run.
+        var created = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = _inFlight.GetOrAdd(key, created.Task);
+        if (running != created.Task)
+        {
+            return await running.WaitAsync(call.CancellationToken);
+        }
+
+        try
+        {
+            var response = await ExecuteUnaryAsync(invoker, call);
+            _cache.Set(key, call.Name, response);
+            created.SetResult(response);
+            return response;
+        }
+        catch (Exception ex)
+        {
+            // Not finished (cancelled, or the session was lost): a retry runs it again.
+            created.SetException(ex);
+            throw;
+        }
+        finally
+        {
+            _inFlight.TryRemove(new KeyValuePair<string, Task<byte[]>>(key, created.Task));
+        }
+    }
+
+    private async Task<byte[]> ExecuteUnaryAsync(CommandInvoker invoker, CommandCall call)
+    {
+        Interlocked.Increment(ref _executions);
+        try
+        {
+            var payload = await invoker.InvokeUnaryAsync(call);
+            return RpcMessages.EncodeResult(payload);
+        }
+        catch (EdgeCommandException ex)
+        {
+            // A definite answer from the handler: it is the command's result and is remembered.
+            return RpcMessages.EncodeError(ex.Code, ex.Message);
+        }
+    }
+
+    private EdgeCommandException ToError(Exception ex, string name, bool deadlinePassed)
+    {
+        switch (ex)
+        {
+            case EdgeCommandException command:
+                return command;
+            case OperationCanceledException when deadlinePassed:
+                return new EdgeCommandException(EdgeErrorCodes.Timeout, $"Command '{name}' exceeded its deadline.");
+            default:
+                DispatcherLog.CommandFailed(_logger, name, ex);
+                return new EdgeCommandException(EdgeErrorCodes.Internal, $"Command '{name}' failed inside the agent ({ex.GetType().Name}).");
+        }
+    }
+
+    private static async Task AnswerAsync(TunnelChannel channel, byte[] message)
+    {
+        try
+        {
+            await channel.WriteAsync(message, complete: true, channel.Aborted);
+        }
+        catch (Exception ex) when (ex is ProtocolException or OperationCanceledException or InvalidOperationException)
+        {
+            // The caller is gone.
+        }
+    }
+
+    private static partial class DispatcherLog
+    {
+        [LoggerMessage(1100, LogLevel.Error, "Command {Command} failed")]
+        public static partial void CommandFailed(ILogger logger, string command, Exception exception);
+
+        [LoggerMessage(1101, LogLevel.Information, "Command {Command} was denied: {Reason}")]
+        public static partial void CommandDenied(ILogger logger, string command, string reason);
+
+        [LoggerMessage(1102, LogLevel.Debug, "Command {Command} was abandoned by its caller ({Exception})")]
+        public static partial void CommandAbandoned(ILogger logger, string command, string exception);
+    }
+}

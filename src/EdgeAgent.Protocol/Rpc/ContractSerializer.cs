@@ -1,0 +1,44 @@
+using System.Buffers;
+using MessagePack;
+using MessagePack.Resolvers;
+
+namespace EdgeAgent.Protocol.Rpc;
+
+/// <summary>Serialises command payloads. Input is always treated as untrusted.</summary>
+internal static class ContractSerializer
+{
+    /// <summary>The deepest object graph a payload may have.</summary>
+    public const int MaxDepth = 64;
+
+    public static readonly MessagePackSerializerOptions Options = MessagePackSerializerOptions.Standard
+        .WithResolver(StandardResolver.Instance)
+        .WithSecurity(MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(MaxDepth));
+
+    public static byte[] Serialize<T>(T value) => MessagePackSerializer.Serialize(value, Options);
+
+    /// <summary>Deserialises untrusted bytes.</summary>
+    /// <exception cref="EdgeCommandException">The bytes are not a valid <typeparamref name="T"/> (code <c>invalid_argument</c>).</exception>
+    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes)
+    {
+        try
+        {
+            return MessagePackSerializer.Deserialize<T>(bytes, Options);
+        }
+        catch (Exception ex) when (ex is MessagePackSerializationException or InsufficientExecutionStackException or EndOfStreamException)
+        {
+            throw new EdgeCommandException(EdgeErrorCodes.InvalidArgument, $"The payload is not a valid {typeof(T).Name}.", ex);
+        }
+    }
+
+    public static T Deserialize<T>(ReadOnlySequence<byte> bytes)
+    {
+        try
+        {
+            return MessagePackSerializer.Deserialize<T>(bytes, Options);
+        }
+        catch (Exception ex) when (ex is MessagePackSerializationException or InsufficientExecutionStackException or EndOfStreamException)
+        {
+            throw new EdgeCommandException(EdgeErrorCodes.InvalidArgument, $"The payload is not a valid {typeof(T).Name}.", ex);
+        }
+    }
+}

@@ -1,0 +1,402 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace EdgeAgent.Protocol.Session;
+
+/// <summary>
+/// One multiplexed channel of a <see cref="TunnelSession"/>: a flow-controlled byte stream in
+/// each direction. Inbound bytes are buffered only up to the receive window this side
+/// advertised; outbound writes wait for the credit the peer returns.
+/// </summary>
+internal sealed class TunnelChannel
+{
+    private readonly TunnelSession _session;
+    private readonly Pipe _inbound;
+    private readonly ChannelInput _input;
+    private readonly CancellationTokenSource _aborted = new();
+    private readonly object _gate = new();
+    private readonly int _window;
+
+    // Send side: credit granted by the peer.
+    private long _sendCredit;
+    private TaskCompletionSource? _creditWaiter;
+
+    // Receive side: bytes the peer may still send, and consumed bytes not yet returned as credit.
+    private long _receiveAvailable;
+    private long _pendingCredit;
+
+    private bool _localClosed;   // we sent Close or Reset
+    private bool _remoteClosed;  // we received Close or Reset
+    private volatile bool _inputCompleted;
+    private int _removed;
+
+    internal TunnelChannel(TunnelSession session, uint id, bool openedLocally, uint kind, ReadOnlyMemory<byte> openPayload, int receiveWindow, int sendWindow)
+    {
+        _session = session;
+        Id = id;
+        OpenedLocally = openedLocally;
+        Kind = kind;
+        OpenPayload = openPayload;
+        _window = receiveWindow;
+        _receiveAvailable = receiveWindow;
+        _sendCredit = sendWindow;
+        _inbound = new Pipe(new PipeOptions(
+            readerScheduler: PipeScheduler.ThreadPool,
+            writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: 0,
+            resumeWriterThreshold: 0,
+            useSynchronizationContext: false));
+        _input = new ChannelInput(this, _inbound.Reader);
+    }
+
+    /// <summary>The channel id; odd ids are opened by the connecting side, even ids by the accepting side.</summary>
+    public uint Id { get; }
+
+    /// <summary>True when this side opened the channel.</summary>
+    public bool OpenedLocally { get; }
+
+    /// <summary>The kind the opener declared.</summary>
+    public uint Kind { get; }
+
+    /// <summary>The bytes carried by the open frame (copied out of the transport buffer).</summary>
+    public ReadOnlyMemory<byte> OpenPayload { get; }
+
+    /// <summary>The bytes the peer sent, flow-controlled: consuming them returns credit to the peer.</summary>
+    public PipeReader Input => _input;
+
+    /// <summary>Cancelled when the channel is reset by either side or the session ends.</summary>
+    public CancellationToken Aborted => _aborted.Token;
+
+    /// <summary>Why the channel was aborted, when it was.</summary>
+    public ProtocolException? AbortReason { get; private set; }
+
+    /// <summary>Bytes currently buffered on the receive side (at most the window).</summary>
+    public long BufferedBytes => _window - Interlocked.Read(ref _receiveAvailable) - Interlocked.Read(ref _pendingCredit);
+
+    /// <summary>Sends <paramref name="data"/>, waiting for credit as needed; optionally half-closes after it.</summary>
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool complete = false, CancellationToken cancellationToken = default)
+    {
+        var maxChunk = _session.MaxOutboundDataChunk;
+        while (!data.IsEmpty)
+        {
+            var credit = await WaitForCreditAsync(cancellationToken);
+            var chunk = (int)Math.Min(Math.Min(credit, maxChunk), data.Length);
+            lock (_gate)
+            {
+                _sendCredit -= chunk;
+            }
+
+            var last = chunk == data.Length;
+            await _session.SendDataAsync(this, data[..chunk], complete && last, cancellationToken);
+            data = data[chunk..];
+            if (complete && last)
+            {
+                MarkLocalClosed();
+                return;
+            }
+        }
+
+        if (complete)
+        {
+            await CompleteWritesAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Half-closes: the peer sees the end of the stream after all data already sent.</summary>
+    public async ValueTask CompleteWritesAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (_localClosed)
+            {
+                return;
+            }
+        }
+
+        await _session.SendCloseAsync(this, cancellationToken);
+        MarkLocalClosed();
+    }
+
+    /// <summary>Aborts both directions and tells the peer why.</summary>
+    public void Reset(ProtocolErrorCode code, string message)
+    {
+        bool send;
+        lock (_gate)
+        {
+            send = AbortReason is null && (!_localClosed || !_remoteClosed);
+        }
+
+        if (send && !_session.IsClosed)
+        {
+            _session.SendResetInBackground(this, code, message);
+        }
+
+        Abort(new ProtocolException(code, message));
+    }
+
+    private async ValueTask<long> WaitForCreditAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_gate)
+            {
+                if (AbortReason is not null)
+                {
+                    throw new ProtocolException(AbortReason.Code, AbortReason.Message);
+                }
+
+                if (_localClosed)
+                {
+                    throw new InvalidOperationException("The channel's output is already closed.");
+                }
+
+                if (_sendCredit > 0)
+                {
+                    return _sendCredit;
+                }
+
+                _creditWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = _creditWaiter.Task;
+            }
+
+            await wait.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void MarkLocalClosed()
+    {
+        bool done;
+        lock (_gate)
+        {
+            _localClosed = true;
+            done = _remoteClosed;
+        }
+
+        if (done)
+        {
+            _session.RemoveChannel(this);
+        }
+    }
+
+    // ---- Called by the session's read loop (single thread). ----
+
+    internal void OnData(in ReadOnlySequence<byte> payload)
+    {
+        var length = payload.Length;
+        if (length > Interlocked.Read(ref _receiveAvailable))
+        {
+            throw new ProtocolException(ProtocolErrorCode.FlowControlViolation, $"Channel {Id} received more than its window.");
+        }
+
+        lock (_gate)
+        {
+            if (AbortReason is not null)
+            {
+                // Reset locally while these bytes were in flight: drop them.
+                return;
+            }
+
+            if (_remoteClosed)
+            {
+                throw new ProtocolException(ProtocolErrorCode.InvalidFrame, $"Data on channel {Id} after it was closed.");
+            }
+
+            Interlocked.Add(ref _receiveAvailable, -length);
+            if (_inputCompleted)
+            {
+                // Nobody reads any more: drop the bytes and give the credit straight back below.
+            }
+            else
+            {
+                var writer = _inbound.Writer;
+                foreach (var segment in payload)
+                {
+                    writer.Write(segment.Span);
+                }
+
+                // pauseWriterThreshold is 0: this completes synchronously; the window bounds memory instead.
+                var flush = writer.FlushAsync();
+                if (!flush.IsCompleted)
+                {
+                    flush.AsTask().GetAwaiter().GetResult();
+                }
+
+                return;
+            }
+        }
+
+        OnConsumed(length);
+    }
+
+    internal void OnWindowUpdate(ulong increment)
+    {
+        lock (_gate)
+        {
+            _sendCredit += (long)increment;
+            if (_sendCredit > int.MaxValue)
+            {
+                throw new ProtocolException(ProtocolErrorCode.FlowControlViolation, $"Channel {Id} credit overflow.");
+            }
+
+            var waiter = _creditWaiter;
+            _creditWaiter = null;
+            waiter?.TrySetResult();
+        }
+    }
+
+    internal void OnRemoteClose()
+    {
+        bool done;
+        lock (_gate)
+        {
+            if (_remoteClosed)
+            {
+                return;
+            }
+
+            _remoteClosed = true;
+            done = _localClosed;
+        }
+
+        _inbound.Writer.Complete();
+        if (done)
+        {
+            _session.RemoveChannel(this);
+        }
+    }
+
+    internal void OnRemoteReset(ProtocolErrorCode code, string message)
+    {
+        lock (_gate)
+        {
+            _localClosed = true;
+            _remoteClosed = true;
+        }
+
+        Abort(new ProtocolException(code, message));
+    }
+
+    internal void OnAccepted()
+    {
+    }
+
+    /// <summary>Ends the channel locally (reset, or the session ended); idempotent.</summary>
+    internal void Abort(ProtocolException reason)
+    {
+        TaskCompletionSource? waiter;
+        lock (_gate)
+        {
+            if (AbortReason is not null)
+            {
+                return;
+            }
+
+            AbortReason = reason;
+            _localClosed = true;
+            _remoteClosed = true;
+            waiter = _creditWaiter;
+            _creditWaiter = null;
+        }
+
+        waiter?.TrySetResult();
+        _inbound.Writer.Complete(reason.Code == ProtocolErrorCode.None ? null : reason);
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback threw; the channel is gone either way.
+        }
+
+        _session.RemoveChannel(this);
+    }
+
+    internal bool TryMarkRemoved() => Interlocked.Exchange(ref _removed, 1) == 0;
+
+    // ---- Called by the input reader. ----
+
+    private void OnConsumed(long bytes)
+    {
+        var pending = Interlocked.Add(ref _pendingCredit, bytes);
+
+        // Return credit in batches: at half the window, or at once when the window is small.
+        if (pending >= _window / 2 && Interlocked.CompareExchange(ref _pendingCredit, 0, pending) == pending)
+        {
+            Interlocked.Add(ref _receiveAvailable, pending);
+            lock (_gate)
+            {
+                if (_remoteClosed)
+                {
+                    return;
+                }
+            }
+
+            _session.SendWindowUpdateInBackground(this, (uint)pending);
+        }
+    }
+
+    private void OnInputCompleted()
+    {
+        _inputCompleted = true;
+    }
+
+    /// <summary>A reader that counts what the application consumes and turns it into credit.</summary>
+    private sealed class ChannelInput(TunnelChannel channel, PipeReader inner) : PipeReader
+    {
+        private ReadOnlySequence<byte> _last;
+
+        public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+        {
+            var bytes = _last.Slice(_last.Start, consumed).Length;
+            _last = default;
+            inner.AdvanceTo(consumed, examined);
+            if (bytes > 0)
+            {
+                channel.OnConsumed(bytes);
+            }
+        }
+
+        public override void CancelPendingRead() => inner.CancelPendingRead();
+
+        public override void Complete(Exception? exception = null)
+        {
+            channel.OnInputCompleted();
+            inner.Complete(exception);
+        }
+
+        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        {
+            var pending = inner.ReadAsync(cancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                var result = pending.Result;
+                _last = result.Buffer;
+                return new ValueTask<ReadResult>(result);
+            }
+
+            return Awaited(pending);
+        }
+
+        public override bool TryRead(out ReadResult result)
+        {
+            if (inner.TryRead(out result))
+            {
+                _last = result.Buffer;
+                return true;
+            }
+
+            return false;
+        }
+
+        private async ValueTask<ReadResult> Awaited(ValueTask<ReadResult> pending)
+        {
+            var result = await pending;
+            _last = result.Buffer;
+            return result;
+        }
+    }
+}

@@ -1,0 +1,840 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using EdgeAgent.Protocol.Frames;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeAgent.Protocol.Session;
+
+/// <summary>
+/// One tunnel connection: many flow-controlled channels multiplexed over an <see cref="IDuplexPipe"/>,
+/// with keepalive from both sides and a graceful go-away. Channel ids are allocated per side
+/// (the connecting side uses odd ids, the accepting side even ids), so they are never negotiated.
+/// </summary>
+internal sealed class TunnelSession : IAsyncDisposable
+{
+    /// <summary>The protocol's major version; peers with another major cannot talk.</summary>
+    public const int ProtocolMajor = 1;
+
+    /// <summary>The protocol's minor version; differences are tolerated.</summary>
+    public const int ProtocolMinor = 0;
+
+    private readonly IDuplexPipe _transport;
+    private readonly SessionOptions _options;
+    private readonly SessionLimits _remote;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly bool _isConnector;
+    private readonly Dictionary<uint, TunnelChannel> _channels = [];
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly SemaphoreSlim _openSlots;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly TaskCompletionSource<SessionCloseInfo> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private Func<TunnelChannel, Task>? _channelHandler;
+    private uint _nextLocalId;
+    private uint _highestRemoteId;
+    private int _remoteOpenCount;
+    private int _pendingOpens;
+    private bool _localGoingAway;
+    private (ProtocolErrorCode Code, string Reason)? _remoteGoAway;
+    private ulong _pingValue;
+    private bool _pingOutstanding;
+    private long _lastReceivedTicks;
+    private int _pongPending;
+    private ulong _pongValue;
+    private Task _readLoop = Task.CompletedTask;
+    private Task _keepaliveLoop = Task.CompletedTask;
+    private long _bytesReceived;
+    private long _bytesSent;
+
+    private TunnelSession(IDuplexPipe transport, SessionOptions options, SessionLimits remote, bool isConnector, TimeProvider time, ILogger logger)
+    {
+        _transport = transport;
+        _options = options;
+        _remote = remote;
+        _isConnector = isConnector;
+        _time = time;
+        _logger = logger;
+        _nextLocalId = isConnector ? 1u : 2u;
+        _openSlots = new SemaphoreSlim(Math.Max(1, remote.MaxChannels));
+        _lastReceivedTicks = time.GetUtcNow().UtcTicks;
+        MaxOutboundDataChunk = Math.Max(1, Math.Min(options.MaxDataChunk, remote.MaxFrameSize - FrameWriter.MaxDataFrameOverhead));
+    }
+
+    /// <summary>Completes when the session has ended, with how it ended.</summary>
+    public Task<SessionCloseInfo> Completion => _completion.Task;
+
+    /// <summary>True once the session has ended or is closing.</summary>
+    public bool IsClosed => _completion.Task.IsCompleted;
+
+    /// <summary>Cancelled when the session starts closing or ends.</summary>
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>When the last frame from the peer arrived (the heartbeat).</summary>
+    public DateTimeOffset LastReceived => new(Interlocked.Read(ref _lastReceivedTicks), TimeSpan.Zero);
+
+    /// <summary>The peer's limits.</summary>
+    public SessionLimits RemoteLimits => _remote;
+
+    /// <summary>Open channels right now.</summary>
+    public int ChannelCount
+    {
+        get
+        {
+            lock (_channels)
+            {
+                return _channels.Count;
+            }
+        }
+    }
+
+    /// <summary>Bytes read from the transport.</summary>
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>Bytes written to the transport.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    internal int MaxOutboundDataChunk { get; }
+
+    /// <summary>
+    /// Connecting side: sends the handshake, waits for the answer, and returns a started session.
+    /// </summary>
+    /// <exception cref="ProtocolException">The handshake was refused, failed or timed out.</exception>
+    public static async Task<(TunnelSession Session, HandshakeResponse Response)> ConnectAsync(
+        IDuplexPipe transport,
+        HandshakeRequest request,
+        SessionOptions options,
+        Func<TunnelChannel, Task>? channelHandler,
+        TimeProvider? time = null,
+        ILogger? logger = null,
+        CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        time ??= TimeProvider.System;
+        logger ??= NullLogger.Instance;
+        request = request with { Major = ProtocolMajor, Minor = ProtocolMinor, Limits = options.ToLimits() };
+        FrameWriter.WriteHandshakeRequest(transport.Output, request);
+        await transport.Output.FlushAsync(cancellationToken);
+
+        var frame = await ReadHandshakeFrameAsync(transport.Input, options, time, cancellationToken);
+        if (frame.Type != FrameType.HandshakeResponse || frame.HandshakeResponse is null)
+        {
+            throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, $"Expected a handshake response, got {frame.Type}.");
+        }
+
+        var response = frame.HandshakeResponse;
+        if (response.Code != ProtocolErrorCode.None)
+        {
+            throw new ProtocolException(response.Code, $"The control plane refused the handshake: {response.Message}");
+        }
+
+        if (response.Major != ProtocolMajor)
+        {
+            throw new ProtocolException(ProtocolErrorCode.UnsupportedVersion, $"The control plane speaks protocol {response.Major}.{response.Minor}; this agent speaks {ProtocolMajor}.{ProtocolMinor}.");
+        }
+
+        var session = new TunnelSession(transport, options, response.Limits, isConnector: true, time, logger);
+        session._channelHandler = channelHandler;
+        session.Start();
+        return (session, response);
+    }
+
+    /// <summary>
+    /// Accepting side: reads the handshake, lets <paramref name="validate"/> accept or refuse it
+    /// (returning null to accept, or a code and message), answers, and returns a started session.
+    /// </summary>
+    /// <exception cref="ProtocolException">The handshake failed, timed out, or was refused.</exception>
+    public static async Task<(TunnelSession Session, HandshakeRequest Request)> AcceptAsync(
+        IDuplexPipe transport,
+        SessionOptions options,
+        string serverName,
+        Func<HandshakeRequest, (ProtocolErrorCode Code, string Message)?> validate,
+        Func<TunnelChannel, Task>? channelHandler,
+        TimeProvider? time = null,
+        ILogger? logger = null,
+        CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        time ??= TimeProvider.System;
+        logger ??= NullLogger.Instance;
+        Frame frame;
+        try
+        {
+            frame = await ReadHandshakeFrameAsync(transport.Input, options, time, cancellationToken);
+        }
+        catch (ProtocolException ex)
+        {
+            await TryRefuseAsync(transport, ex.Code, ex.Message);
+            throw;
+        }
+
+        if (frame.Type != FrameType.HandshakeRequest || frame.HandshakeRequest is null)
+        {
+            const string message = "The first frame must be the handshake.";
+            await TryRefuseAsync(transport, ProtocolErrorCode.HandshakeRequired, message);
+            throw new ProtocolException(ProtocolErrorCode.HandshakeRequired, message);
+        }
+
+        var request = frame.HandshakeRequest;
+        var refusal = request.Major != ProtocolMajor
+            ? (ProtocolErrorCode.UnsupportedVersion, $"Protocol {request.Major}.{request.Minor} is not supported; this control plane speaks {ProtocolMajor}.{ProtocolMinor}.")
+            : validate(request);
+        if (refusal is { } refused)
+        {
+            FrameWriter.WriteHandshakeResponse(transport.Output, new HandshakeResponse(ProtocolMajor, ProtocolMinor, refused.Code, refused.Message, serverName, options.ToLimits(), options.KeepaliveInterval));
+            await transport.Output.FlushAsync(cancellationToken);
+            await transport.Output.CompleteAsync();
+            throw new ProtocolException(refused.Code, refused.Message);
+        }
+
+        var limits = request.Limits;
+        if (limits.MaxFrameSize < 1024 || limits.InitialWindow < 1024 || limits.MaxChannels < 1)
+        {
+            const string message = "The handshake declared unusable limits.";
+            await TryRefuseAsync(transport, ProtocolErrorCode.HandshakeFailed, message);
+            throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, message);
+        }
+
+        var session = new TunnelSession(transport, options, limits, isConnector: false, time, logger);
+        session._channelHandler = channelHandler;
+        FrameWriter.WriteHandshakeResponse(transport.Output, new HandshakeResponse(ProtocolMajor, ProtocolMinor, ProtocolErrorCode.None, "", serverName, options.ToLimits(), options.KeepaliveInterval));
+        await transport.Output.FlushAsync(cancellationToken);
+        session.Start();
+        return (session, request);
+    }
+
+    private static async Task TryRefuseAsync(IDuplexPipe transport, ProtocolErrorCode code, string message)
+    {
+        try
+        {
+            FrameWriter.WriteGoAway(transport.Output, code, message);
+            await transport.Output.FlushAsync();
+            await transport.Output.CompleteAsync();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException)
+        {
+            // The peer is already gone.
+        }
+    }
+
+    private static async Task<Frame> ReadHandshakeFrameAsync(PipeReader input, SessionOptions options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.HandshakeTimeout);
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(timeout.Token);
+                var buffer = result.Buffer;
+                try
+                {
+                    if (FrameReader.TryParse(ref buffer, options.MaxFrameSize, out var frame))
+                    {
+                        if (frame.Type == FrameType.GoAway)
+                        {
+                            throw new ProtocolException((ProtocolErrorCode)frame.Value, $"The peer closed the session during the handshake: {frame.Message}");
+                        }
+
+                        return frame;
+                    }
+
+                    if (result.IsCompleted)
+                    {
+                        throw new ProtocolException(buffer.IsEmpty ? ProtocolErrorCode.ConnectionLost : ProtocolErrorCode.TruncatedFrame, "The connection ended before the handshake completed.");
+                    }
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            _ = time;
+            throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, $"The handshake did not complete within {options.HandshakeTimeout.TotalSeconds:0.#} s.");
+        }
+    }
+
+    private void Start()
+    {
+        _readLoop = Task.Run(ReadLoopAsync);
+        _keepaliveLoop = Task.Run(KeepaliveLoopAsync);
+    }
+
+    // ------------------------------------------------------------------ channels
+
+    /// <summary>Opens a channel, sending <paramref name="payload"/> in the open frame.</summary>
+    /// <exception cref="ProtocolException">The session is closing or closed, or too many opens are pending.</exception>
+    public async ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        if (payload.Length + 32 > _remote.MaxFrameSize)
+        {
+            throw new ArgumentException($"The open payload of {payload.Length} bytes exceeds the peer's frame limit of {_remote.MaxFrameSize} bytes.", nameof(payload));
+        }
+
+        if (Interlocked.Increment(ref _pendingOpens) > _options.MaxPendingOpens)
+        {
+            Interlocked.Decrement(ref _pendingOpens);
+            throw new ProtocolException(ProtocolErrorCode.TooManyChannels, "Too many channel opens are waiting for a free channel.");
+        }
+
+        try
+        {
+            await _openSlots.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pendingOpens);
+        }
+
+        TunnelChannel channel;
+        lock (_channels)
+        {
+            if (IsClosed || _localGoingAway || _remoteGoAway is not null)
+            {
+                _openSlots.Release();
+                throw new ProtocolException(ProtocolErrorCode.Shutdown, "The session is closing.");
+            }
+
+            var id = _nextLocalId;
+            _nextLocalId += 2;
+            channel = new TunnelChannel(this, id, openedLocally: true, kind, payload, _options.InitialWindow, _remote.InitialWindow);
+            _channels.Add(id, channel);
+        }
+
+        try
+        {
+            await WriteAsync(static (output, state) => FrameWriter.WriteOpen(output, state.Channel.Id, state.Kind, state.Payload.Span), (Channel: channel, Kind: kind, Payload: payload), cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            channel.Abort(new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent."));
+            throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent.", ex);
+        }
+
+        return channel;
+    }
+
+    internal void RemoveChannel(TunnelChannel channel)
+    {
+        if (!channel.TryMarkRemoved())
+        {
+            return;
+        }
+
+        bool drained;
+        lock (_channels)
+        {
+            _channels.Remove(channel.Id);
+            if (!channel.OpenedLocally)
+            {
+                _remoteOpenCount--;
+            }
+
+            drained = _channels.Count == 0;
+        }
+
+        if (channel.OpenedLocally)
+        {
+            _openSlots.Release();
+        }
+
+        if (drained && _localGoingAway)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    // ------------------------------------------------------------------ writing
+
+    internal ValueTask SendDataAsync(TunnelChannel channel, ReadOnlyMemory<byte> data, bool close, CancellationToken cancellationToken)
+    {
+        return WriteAsync(
+            static (output, state) =>
+            {
+                FrameWriter.WriteData(output, state.Id, state.Data.Span);
+                if (state.Close)
+                {
+                    FrameWriter.WriteClose(output, state.Id);
+                }
+            },
+            (channel.Id, Data: data, Close: close),
+            cancellationToken);
+    }
+
+    internal ValueTask SendCloseAsync(TunnelChannel channel, CancellationToken cancellationToken) =>
+        WriteAsync(static (output, id) => FrameWriter.WriteClose(output, id), channel.Id, cancellationToken);
+
+    internal void SendResetInBackground(TunnelChannel channel, ProtocolErrorCode code, string message) =>
+        Background(WriteAsync(static (output, state) => FrameWriter.WriteReset(output, state.Id, state.code, state.message), (channel.Id, code, message), CancellationToken.None));
+
+    internal void SendWindowUpdateInBackground(TunnelChannel channel, uint increment) =>
+        Background(WriteAsync(static (output, state) => FrameWriter.WriteWindowUpdate(output, state.Id, state.increment), (channel.Id, increment), CancellationToken.None));
+
+    private void Background(ValueTask write)
+    {
+        if (write.IsCompletedSuccessfully)
+        {
+            return;
+        }
+
+        _ = ObserveAsync(write);
+
+        static async Task ObserveAsync(ValueTask write)
+        {
+            try
+            {
+                await write;
+            }
+            catch (Exception ex) when (ex is ProtocolException or OperationCanceledException or InvalidOperationException or IOException)
+            {
+                // The session is ending; the failure is reported through Completion.
+            }
+        }
+    }
+
+    /// <summary>Serialises one batch of frames to the transport and flushes once.</summary>
+    private async ValueTask WriteAsync<TState>(Action<IBufferWriter<byte>, TState> write, TState state, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (IsClosed)
+            {
+                throw new ProtocolException(ProtocolErrorCode.ConnectionLost, "The session has ended.");
+            }
+
+            var output = _transport.Output;
+            var before = output.UnflushedBytes;
+            write(output, state);
+            Interlocked.Add(ref _bytesSent, output.UnflushedBytes - before);
+            var flush = await output.FlushAsync(CancellationToken.None);
+            if (flush.IsCompleted)
+            {
+                throw new ProtocolException(ProtocolErrorCode.ConnectionLost, "The peer is gone.");
+            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The transport's writer was completed under us.
+            throw new ProtocolException(ProtocolErrorCode.ConnectionLost, "The session has ended.", ex);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    private async Task ReadLoopAsync()
+    {
+        var input = _transport.Input;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(_closing.Token);
+                var buffer = result.Buffer;
+                try
+                {
+                    if (!buffer.IsEmpty)
+                    {
+                        Interlocked.Exchange(ref _lastReceivedTicks, _time.GetUtcNow().UtcTicks);
+                    }
+
+                    var before = buffer.Length;
+                    while (FrameReader.TryParse(ref buffer, _options.MaxFrameSize, out var frame))
+                    {
+                        HandleFrame(frame);
+                    }
+
+                    Interlocked.Add(ref _bytesReceived, before - buffer.Length);
+                    if (result.IsCompleted)
+                    {
+                        if (!buffer.IsEmpty)
+                        {
+                            throw new ProtocolException(ProtocolErrorCode.TruncatedFrame, "The connection ended in the middle of a frame.");
+                        }
+
+                        var goAway = _remoteGoAway;
+                        Terminate(goAway?.Code ?? ProtocolErrorCode.ConnectionLost, goAway?.Reason ?? "The connection closed without a go-away.", closedLocally: false);
+                        return;
+                    }
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+            }
+        }
+        catch (ProtocolException ex)
+        {
+            ProtocolLog.ProtocolViolation(_logger, ex.Code, ex.Message);
+            await AbortAsync(ex.Code, ex.Message);
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+            // Closed locally.
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.WebSockets.WebSocketException)
+        {
+            Terminate(ProtocolErrorCode.ConnectionLost, "The transport failed.", closedLocally: false);
+        }
+    }
+
+    private void HandleFrame(in Frame frame)
+    {
+        switch (frame.Type)
+        {
+            case FrameType.Data:
+                GetChannel(frame.Channel)?.OnData(frame.Payload);
+                break;
+
+            case FrameType.WindowUpdate:
+                if (frame.Value == 0 || frame.Value > int.MaxValue)
+                {
+                    throw new ProtocolException(ProtocolErrorCode.FlowControlViolation, "Invalid window increment.");
+                }
+
+                GetChannel(frame.Channel)?.OnWindowUpdate(frame.Value);
+                break;
+
+            case FrameType.Open:
+                HandleOpen(frame);
+                break;
+
+            case FrameType.Close:
+                GetChannel(frame.Channel)?.OnRemoteClose();
+                break;
+
+            case FrameType.Reset:
+            case FrameType.Reject:
+                GetChannel(frame.Channel)?.OnRemoteReset(ToCode(frame.Value), frame.Message ?? "");
+                break;
+
+            case FrameType.Accept:
+                GetChannel(frame.Channel)?.OnAccepted();
+                break;
+
+            case FrameType.Ping:
+                QueuePong(frame.Value);
+                break;
+
+            case FrameType.Pong:
+                lock (_channels)
+                {
+                    if (frame.Value == _pingValue)
+                    {
+                        _pingOutstanding = false;
+                    }
+                }
+
+                break;
+
+            case FrameType.GoAway:
+                _remoteGoAway = (ToCode(frame.Value), frame.Message ?? "");
+                ProtocolLog.PeerGoingAway(_logger, ToCode(frame.Value), frame.Message ?? "");
+                break;
+
+            case FrameType.HandshakeRequest:
+            case FrameType.HandshakeResponse:
+                throw new ProtocolException(ProtocolErrorCode.DuplicateHandshake, "A handshake arrived on an established session.");
+
+            default:
+                // Unknown (newer) frame types are ignored for forward compatibility.
+                ProtocolLog.UnknownFrameIgnored(_logger, (int)frame.Type);
+                break;
+        }
+    }
+
+    private static ProtocolErrorCode ToCode(ulong value) =>
+        value <= (ulong)ProtocolErrorCode.ConnectionLost ? (ProtocolErrorCode)value : ProtocolErrorCode.InternalError;
+
+    private bool IsRemoteId(uint id) => (id & 1) == (_isConnector ? 0u : 1u);
+
+    /// <summary>Finds an open channel; null for one that was open once (late frames are dropped).</summary>
+    private TunnelChannel? GetChannel(uint id)
+    {
+        if (id == 0)
+        {
+            throw new ProtocolException(ProtocolErrorCode.InvalidChannelId, "Channel frames cannot use channel 0.");
+        }
+
+        lock (_channels)
+        {
+            if (_channels.TryGetValue(id, out var channel))
+            {
+                return channel;
+            }
+
+            var known = IsRemoteId(id) ? id <= _highestRemoteId : id < _nextLocalId;
+            if (!known)
+            {
+                throw new ProtocolException(ProtocolErrorCode.UnknownChannel, $"Frame for channel {id}, which was never opened.");
+            }
+
+            return null;
+        }
+    }
+
+    private void HandleOpen(in Frame frame)
+    {
+        var id = frame.Channel;
+        if (id == 0 || !IsRemoteId(id) || id <= _highestRemoteId)
+        {
+            throw new ProtocolException(ProtocolErrorCode.InvalidChannelId, $"Channel id {id} is not valid for the peer to open.");
+        }
+
+        if (frame.Value > uint.MaxValue)
+        {
+            throw new ProtocolException(ProtocolErrorCode.InvalidFrame, "Channel kind out of range.");
+        }
+
+        TunnelChannel channel;
+        lock (_channels)
+        {
+            _highestRemoteId = id;
+            if (_remoteOpenCount >= _options.MaxChannels)
+            {
+                throw new ProtocolException(ProtocolErrorCode.TooManyChannels, $"The peer opened more than {_options.MaxChannels} channels.");
+            }
+
+            if (_localGoingAway || _channelHandler is null)
+            {
+                Background(WriteAsync(static (output, id) => FrameWriter.WriteReject(output, id, ProtocolErrorCode.Shutdown, "The session is closing."), id, CancellationToken.None));
+                return;
+            }
+
+            channel = new TunnelChannel(this, id, openedLocally: false, (uint)frame.Value, frame.Payload.ToArray(), _options.InitialWindow, _remote.InitialWindow);
+            _channels.Add(id, channel);
+            _remoteOpenCount++;
+        }
+
+        var handler = _channelHandler;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await handler(channel);
+            }
+            catch (Exception ex)
+            {
+                ProtocolLog.ChannelHandlerFailed(_logger, channel.Id, ex);
+                channel.Reset(ProtocolErrorCode.InternalError, "The channel handler failed.");
+            }
+        });
+    }
+
+    private void QueuePong(ulong value)
+    {
+        // At most one pong is in flight; a ping flood cannot queue unbounded writes.
+        Volatile.Write(ref _pongValue, value);
+        if (Interlocked.Exchange(ref _pongPending, 1) == 1)
+        {
+            return;
+        }
+
+        Background(SendPongAsync());
+
+        async ValueTask SendPongAsync()
+        {
+            Interlocked.Exchange(ref _pongPending, 0);
+            var latest = Volatile.Read(ref _pongValue);
+            await WriteAsync(static (output, v) => FrameWriter.WritePong(output, v), latest, CancellationToken.None);
+        }
+    }
+
+    // ------------------------------------------------------------------ keepalive
+
+    private async Task KeepaliveLoopAsync()
+    {
+        try
+        {
+            while (!_closing.IsCancellationRequested)
+            {
+                await Task.Delay(_options.KeepaliveInterval, _time, _closing.Token);
+                ulong value;
+                lock (_channels)
+                {
+                    if (_pingOutstanding)
+                    {
+                        value = 0;
+                    }
+                    else
+                    {
+                        _pingOutstanding = true;
+                        value = ++_pingValue;
+                    }
+                }
+
+                if (value == 0)
+                {
+                    var message = $"No pong within {_options.KeepaliveInterval.TotalSeconds:0.#} s.";
+                    ProtocolLog.KeepaliveTimedOut(_logger, _options.KeepaliveInterval.TotalSeconds);
+                    await AbortAsync(ProtocolErrorCode.KeepaliveTimeout, message);
+                    return;
+                }
+
+                await WriteAsync(static (output, v) => FrameWriter.WritePing(output, v), value, _closing.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ProtocolException)
+        {
+            // The session ended while pinging.
+        }
+    }
+
+    // ------------------------------------------------------------------ closing
+
+    /// <summary>
+    /// Graceful close: sends go-away, refuses new channels, waits up to <paramref name="drainTimeout"/>
+    /// for open channels to finish, then closes the transport.
+    /// </summary>
+    public async Task CloseAsync(ProtocolErrorCode code, string reason, TimeSpan? drainTimeout = null)
+    {
+        bool drained;
+        lock (_channels)
+        {
+            if (_localGoingAway || IsClosed)
+            {
+                drained = true;
+            }
+            else
+            {
+                _localGoingAway = true;
+                drained = _channels.Count == 0;
+            }
+        }
+
+        if (IsClosed)
+        {
+            return;
+        }
+
+        try
+        {
+            await WriteAsync(static (output, s) => FrameWriter.WriteGoAway(output, s.code, s.reason), (code, reason), CancellationToken.None).AsTask().WaitAsync(_options.CloseTimeout, _time);
+        }
+        catch (Exception ex) when (ex is ProtocolException or TimeoutException or InvalidOperationException)
+        {
+        }
+
+        if (!drained)
+        {
+            try
+            {
+                await _drained.Task.WaitAsync(drainTimeout ?? _options.CloseTimeout, _time);
+            }
+            catch (TimeoutException)
+            {
+                ProtocolLog.DrainTimedOut(_logger, ChannelCount);
+            }
+        }
+
+        Terminate(code, reason, closedLocally: true);
+    }
+
+    /// <summary>Closes at once with <paramref name="code"/>, telling the peer why when possible.</summary>
+    public async Task AbortAsync(ProtocolErrorCode code, string reason)
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+
+        // Best effort: do not wait behind a writer stuck on backpressure.
+        if (await _writeLock.WaitAsync(TimeSpan.FromMilliseconds(200)))
+        {
+            try
+            {
+                FrameWriter.WriteGoAway(_transport.Output, code, reason);
+                var flush = _transport.Output.FlushAsync();
+                if (!flush.IsCompleted)
+                {
+                    await flush.AsTask().WaitAsync(TimeSpan.FromMilliseconds(500));
+                }
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or OperationCanceledException)
+            {
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+
+        Terminate(code, reason, closedLocally: true);
+    }
+
+    private void Terminate(ProtocolErrorCode code, string reason, bool closedLocally)
+    {
+        if (!_completion.TrySetResult(new SessionCloseInfo(code, reason, closedLocally)))
+        {
+            return;
+        }
+
+        ProtocolLog.SessionClosed(_logger, code, reason, closedLocally);
+        _closing.Cancel();
+        TunnelChannel[] channels;
+        lock (_channels)
+        {
+            channels = [.. _channels.Values];
+        }
+
+        var abort = new ProtocolException(code == ProtocolErrorCode.None ? ProtocolErrorCode.ConnectionLost : code, $"The session ended: {reason}");
+        foreach (var channel in channels)
+        {
+            channel.Abort(abort);
+        }
+
+        _drained.TrySetResult();
+        _ = CompleteTransportAsync();
+    }
+
+    private async Task CompleteTransportAsync()
+    {
+        // Wait for an in-progress write (bounded) so the go-away is not cut off.
+        var locked = await _writeLock.WaitAsync(TimeSpan.FromSeconds(1));
+        try
+        {
+            await _transport.Output.CompleteAsync();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        finally
+        {
+            if (locked)
+            {
+                _writeLock.Release();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (!IsClosed)
+        {
+            await AbortAsync(ProtocolErrorCode.Shutdown, "The session was disposed.");
+        }
+
+        try
+        {
+            await Task.WhenAll(_readLoop, _keepaliveLoop).WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        await _transport.Input.CompleteAsync();
+    }
+}

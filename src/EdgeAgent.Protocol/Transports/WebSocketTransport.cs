@@ -1,0 +1,205 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.WebSockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeAgent.Protocol.Transports;
+
+/// <summary>
+/// Adapts a <see cref="WebSocket"/> (server or client side) to an <see cref="IDuplexPipe"/>: the
+/// byte stream ignores message boundaries, idle receives are zero-byte reads so an idle
+/// connection holds no buffer, a full input pipe stops reading the socket (backpressure), and
+/// shutdown waits for both directions with a timeout before aborting the socket.
+/// </summary>
+internal sealed class WebSocketTransport : IDuplexPipe
+{
+    private const int MinimumReceiveSize = 16 * 1024;
+
+    private readonly WebSocket _socket;
+    private readonly TimeSpan _closeTimeout;
+    private readonly ILogger _logger;
+    private readonly Pipe _incoming;
+    private readonly Pipe _outgoing;
+
+    public WebSocketTransport(WebSocket socket, TimeSpan closeTimeout, ILogger? logger = null, long pauseThreshold = 1024 * 1024)
+    {
+        _socket = socket;
+        _closeTimeout = closeTimeout;
+        _logger = logger ?? NullLogger.Instance;
+        var options = new PipeOptions(
+            pauseWriterThreshold: pauseThreshold,
+            resumeWriterThreshold: pauseThreshold / 2,
+            minimumSegmentSize: 16 * 1024,
+            useSynchronizationContext: false);
+        _incoming = new Pipe(options);
+        _outgoing = new Pipe(options);
+    }
+
+    /// <summary>Bytes received from the peer.</summary>
+    public PipeReader Input => _incoming.Reader;
+
+    /// <summary>Bytes to send; completing it closes the WebSocket gracefully.</summary>
+    public PipeWriter Output => _outgoing.Writer;
+
+    /// <summary>Pumps both directions until the connection is closed; never throws for a lost peer.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        var receiving = ReceiveLoopAsync(cancellationToken);
+        var sending = SendLoopAsync(cancellationToken);
+        var first = await Task.WhenAny(receiving, sending);
+        if (first == receiving)
+        {
+            // The peer closed (or failed): give the application a moment to finish its writes.
+            _outgoing.Reader.CancelPendingRead();
+            if (!await CompletesWithinAsync(sending))
+            {
+                _socket.Abort();
+                ProtocolLog.TransportCloseTimedOut(_logger, _closeTimeout.TotalSeconds);
+            }
+        }
+        else
+        {
+            // We finished sending and sent the close frame: wait for the peer's close.
+            if (!await CompletesWithinAsync(receiving))
+            {
+                _socket.Abort();
+                ProtocolLog.TransportCloseTimedOut(_logger, _closeTimeout.TotalSeconds);
+                await CompletesWithinAsync(receiving);
+            }
+        }
+
+        await Task.WhenAll(receiving, sending);
+    }
+
+    private async Task<bool> CompletesWithinAsync(Task task)
+    {
+        try
+        {
+            await task.WaitAsync(_closeTimeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
+    {
+        var writer = _incoming.Writer;
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                // Zero-byte read: wait for data without holding a buffer.
+                var probe = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+                if (probe.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                var memory = writer.GetMemory(MinimumReceiveSize);
+                var received = await _socket.ReceiveAsync(memory, cancellationToken);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                writer.Advance(received.Count);
+                var flush = await writer.FlushAsync(cancellationToken);
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (WebSocketException ex) when (ex.WebSocketErrorCode is WebSocketError.ConnectionClosedPrematurely or WebSocketError.InvalidState)
+        {
+            error = new IOException("The WebSocket connection was lost.", ex);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
+        {
+            error = new IOException("The WebSocket connection failed.", ex);
+        }
+        finally
+        {
+            await writer.CompleteAsync(error);
+        }
+    }
+
+    private async Task SendLoopAsync(CancellationToken cancellationToken)
+    {
+        var reader = _outgoing.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(cancellationToken);
+                var buffer = result.Buffer;
+                try
+                {
+                    if (result.IsCanceled)
+                    {
+                        break;
+                    }
+
+                    if (!buffer.IsEmpty)
+                    {
+                        await SendAsync(buffer, cancellationToken);
+                    }
+
+                    if (result.IsCompleted)
+                    {
+                        break;
+                    }
+                }
+                finally
+                {
+                    reader.AdvanceTo(buffer.End);
+                }
+            }
+
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                using var timeout = new CancellationTokenSource(_closeTimeout);
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer is gone; the receive side reports it.
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    private ValueTask SendAsync(ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            return _socket.SendAsync(buffer.First, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+        }
+
+        return SendMultiSegmentAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask SendMultiSegmentAsync(ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+    {
+        var position = buffer.Start;
+        buffer.TryGet(ref position, out var previous);
+        while (buffer.TryGet(ref position, out var segment))
+        {
+            await _socket.SendAsync(previous, WebSocketMessageType.Binary, endOfMessage: false, cancellationToken);
+            previous = segment;
+        }
+
+        await _socket.SendAsync(previous, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+    }
+}

@@ -1,0 +1,36 @@
+using System.Runtime.CompilerServices;
+using EdgeAgent.Protocol.Session;
+
+namespace EdgeAgent.Protocol.Rpc;
+
+/// <summary>An <see cref="IEdgeCommandInvoker"/> over one tunnel session.</summary>
+internal sealed class SessionCommandInvoker(TunnelSession session, TimeSpan defaultTimeout, TimeProvider time) : IEdgeCommandInvoker
+{
+    public TunnelSession Session => session;
+
+    public async Task<TResponse> InvokeAsync<TRequest, TResponse>(string command, TRequest request, EdgeCommandOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var payload = ContractSerializer.Serialize(request);
+        var result = await RpcClient.InvokeAsync(session, CallOptions(command, options), payload, time, cancellationToken);
+        return ContractSerializer.Deserialize<TResponse>(result);
+    }
+
+    public async IAsyncEnumerable<TItem> StreamAsync<TRequest, TItem>(string command, TRequest request, EdgeCommandOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var payload = ContractSerializer.Serialize(request);
+        await foreach (var item in RpcClient.StreamAsync(session, CallOptions(command, options, keyed: false), payload, time, cancellationToken))
+        {
+            yield return ContractSerializer.Deserialize<TItem>(item);
+        }
+    }
+
+    public async Task<Stream> OpenStreamAsync<TRequest>(string command, TRequest request, EdgeCommandOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var payload = ContractSerializer.Serialize(request);
+        var channel = await RpcClient.OpenDuplexAsync(session, CallOptions(command, options, keyed: false), payload, time, cancellationToken);
+        return new ChannelStream(channel);
+    }
+
+    internal RpcCallOptions CallOptions(string command, EdgeCommandOptions? options, bool keyed = true) =>
+        new(command, keyed ? options?.IdempotencyKey ?? Guid.NewGuid().ToString("N") : options?.IdempotencyKey ?? "", options?.Timeout ?? defaultTimeout);
+}

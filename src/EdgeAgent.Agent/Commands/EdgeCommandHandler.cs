@@ -31,7 +31,7 @@ public abstract class EdgeCommandHandler
     internal abstract CommandInvoker CreateInvoker(IServiceProvider services);
 
     /// <summary>Base of the adapters that bind a handler to the dispatcher.</summary>
-    private protected abstract class InvokerBase(EdgeCommandHandler handler, CommandShape shape) : CommandInvoker
+    private protected abstract class InvokerBase(EdgeCommandHandler handler, CommandShape shape) : CommandInvoker, IReadOnlyAware
     {
         public override string Name => handler.Name;
 

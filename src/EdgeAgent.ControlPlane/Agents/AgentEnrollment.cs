@@ -1,0 +1,124 @@
+using System.Security.Cryptography;
+using EdgeAgent.ControlPlane.Internal;
+using EdgeAgent.ControlPlane.Registry;
+using EdgeAgent.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.ControlPlane.Agents;
+
+/// <summary>Why a credential was refused.</summary>
+internal enum CredentialCheck
+{
+    Valid,
+    Malformed,
+    UnknownAgent,
+    WrongSecret,
+    Revoked,
+}
+
+/// <summary>Enrollment, rotation, revocation and credential verification.</summary>
+internal sealed class AgentEnrollment(
+    IEdgeAgentStore store,
+    AgentRegistry registry,
+    IEdgeAuditSink audit,
+    IOptions<EdgeControlPlaneOptions> options,
+    TimeProvider time,
+    ILogger<AgentEnrollment> logger) : IEdgeAgentEnrollment
+{
+    public async Task<EdgeAgentEnrollment> EnrollAsync(EnrollAgentRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var id = request.Id ?? "agent-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(5)).ToLowerInvariant();
+        if (!AgentIds.IsValid(id))
+        {
+            throw new ArgumentException("An agent id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit.", nameof(request));
+        }
+
+        var secret = AgentSecrets.NewSecret();
+        var record = new EdgeAgentRecord
+        {
+            Id = id,
+            Name = request.Name,
+            Labels = request.Labels is null ? new Dictionary<string, string>() : new Dictionary<string, string>(request.Labels),
+            CreatedAt = time.GetUtcNow(),
+            SecretHash = AgentSecrets.Hash(secret),
+        };
+        if (!await store.TryAddAsync(record, cancellationToken))
+        {
+            throw new InvalidOperationException($"An agent with id '{id}' is already enrolled.");
+        }
+
+        ControlPlaneLog.AgentEnrolled(logger, id);
+        await audit.RecordAsync(AuditEvents.Enrolled, id, null, cancellationToken);
+        return CreateEnrollment(id, secret);
+    }
+
+    public async Task<EdgeAgentEnrollment> RotateSecretAsync(string agentId, CancellationToken cancellationToken = default)
+    {
+        var record = await store.GetAsync(agentId, cancellationToken) ?? throw new KeyNotFoundException($"No agent '{agentId}' is enrolled.");
+        if (record.RevokedAt is not null)
+        {
+            throw new InvalidOperationException($"Agent '{agentId}' is revoked; enroll a new agent instead.");
+        }
+
+        var secret = AgentSecrets.NewSecret();
+        await store.UpdateAsync(record with
+        {
+            SecretHash = AgentSecrets.Hash(secret),
+            PreviousSecretHash = record.SecretHash,
+            PreviousSecretExpiresAt = time.GetUtcNow() + options.Value.RotationOverlap,
+        }, cancellationToken);
+        ControlPlaneLog.SecretRotated(logger, agentId, options.Value.RotationOverlap.TotalMinutes);
+        await audit.RecordAsync(AuditEvents.Rotated, agentId, null, cancellationToken);
+        return CreateEnrollment(agentId, secret);
+    }
+
+    public async Task RevokeAsync(string agentId, CancellationToken cancellationToken = default)
+    {
+        var record = await store.GetAsync(agentId, cancellationToken) ?? throw new KeyNotFoundException($"No agent '{agentId}' is enrolled.");
+        if (record.RevokedAt is null)
+        {
+            await store.UpdateAsync(record with { RevokedAt = time.GetUtcNow(), PreviousSecretHash = null, PreviousSecretExpiresAt = null }, cancellationToken);
+        }
+
+        ControlPlaneLog.AgentRevoked(logger, agentId);
+        await audit.RecordAsync(AuditEvents.Revoked, agentId, null, cancellationToken);
+        await registry.CloseSessionAsync(agentId, ProtocolErrorCode.Revoked, "The agent's credential was revoked.");
+    }
+
+    /// <summary>Checks a presented credential against the stored hashes (constant-time comparisons).</summary>
+    public async Task<(CredentialCheck Result, EdgeAgentRecord? Record)> VerifyAsync(string agentId, string secret, CancellationToken cancellationToken)
+    {
+        var record = await store.GetAsync(agentId, cancellationToken);
+        if (record is null)
+        {
+            // Spend the same hashing work as a known agent, so timing does not reveal which ids exist.
+            AgentSecrets.Matches(secret, "sha256:0000000000000000000000000000000000000000000000000000000000000000");
+            return (CredentialCheck.UnknownAgent, null);
+        }
+
+        if (record.RevokedAt is not null)
+        {
+            return (CredentialCheck.Revoked, record);
+        }
+
+        var current = AgentSecrets.Matches(secret, record.SecretHash);
+        var previous = record.PreviousSecretExpiresAt > time.GetUtcNow() && AgentSecrets.Matches(secret, record.PreviousSecretHash);
+        return (current || previous ? CredentialCheck.Valid : CredentialCheck.WrongSecret, record);
+    }
+
+    private EdgeAgentEnrollment CreateEnrollment(string agentId, string secret)
+    {
+        var value = options.Value;
+        var url = string.IsNullOrWhiteSpace(value.PublicUrl) ? "https://<control-plane-host>" : value.PublicUrl.TrimEnd('/');
+        var token = $"{agentId}.{secret}";
+        var environment = new Dictionary<string, string>
+        {
+            ["CONTROL_PLANE_URL"] = url,
+            ["AGENT_TOKEN"] = token,
+        };
+        var run = $"docker run -d --name edgeagent --restart always -v /var/run/docker.sock:/var/run/docker.sock -v edgeagent-state:/var/lib/edgeagent -e CONTROL_PLANE_URL={url} -e AGENT_TOKEN={token} {value.AgentImage}";
+        return new EdgeAgentEnrollment { AgentId = agentId, Token = token, Environment = environment, DockerRunCommand = run };
+    }
+}

@@ -1,0 +1,53 @@
+namespace EdgeAgent.ControlPlane;
+
+/// <summary>Settings of the control plane.</summary>
+public sealed class EdgeControlPlaneOptions
+{
+    /// <summary>The name the control plane gives itself in handshakes. Default: the machine name.</summary>
+    public string ServerName { get; set; } = Environment.MachineName;
+
+    /// <summary>
+    /// The public base URL agents connect to (e.g. <c>https://fleet.example.com</c>), used in the
+    /// run settings that enrollment returns. Empty leaves a placeholder.
+    /// </summary>
+    public string? PublicUrl { get; set; }
+
+    /// <summary>The path agents connect to; used in enrollment output. Default <c>/agent/connect</c>.</summary>
+    public string ConnectPath { get; set; } = "/agent/connect";
+
+    /// <summary>The keepalive ping interval of agent sessions. Default 15 s.</summary>
+    public TimeSpan KeepaliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long after its last heartbeat an agent still counts as Connected. Default 45 s
+    /// (three keepalive intervals).
+    /// </summary>
+    public TimeSpan HeartbeatGracePeriod { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>After a rotation, how long the previous secret keeps working. Default 1 h.</summary>
+    public TimeSpan RotationOverlap { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a command waits for its answer unless the caller says otherwise. Default 30 s.</summary>
+    public TimeSpan DefaultCommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an agent has to complete the handshake after the upgrade. Default 10 s.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The most agents connected at once; further handshakes get HTTP 503. Default 50,000.</summary>
+    public int MaxConnectedAgents { get; set; } = 50_000;
+
+    /// <summary>The largest frame accepted from an agent. Default 1 MiB.</summary>
+    public int MaxFrameSize { get; set; } = 1024 * 1024;
+
+    /// <summary>The receive window of each channel. Default 1 MiB.</summary>
+    public int ChannelWindow { get; set; } = 1024 * 1024;
+
+    /// <summary>The most channels an agent may have open towards the control plane. Default 64.</summary>
+    public int MaxChannelsPerAgent { get; set; } = 64;
+
+    /// <summary>The most commands waiting for a free channel to one agent; beyond it commands fail fast. Default 1,024.</summary>
+    public int MaxPendingCommandsPerAgent { get; set; } = 1024;
+
+    /// <summary>The image the enrollment's <c>docker run</c> line uses for the sample agent.</summary>
+    public string AgentImage { get; set; } = "edgeagent/agent:latest";
+}

@@ -1,0 +1,71 @@
+using EdgeAgent.ControlPlane;
+using EdgeAgent.ControlPlane.Agents;
+using EdgeAgent.ControlPlane.Commands;
+using EdgeAgent.ControlPlane.Endpoint;
+using EdgeAgent.ControlPlane.Hosting;
+using EdgeAgent.ControlPlane.Internal;
+using EdgeAgent.ControlPlane.Registry;
+using EdgeAgent.ControlPlane.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds the EdgeAgent control plane to an ASP.NET Core application's services.</summary>
+public static class EdgeControlPlaneServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the control plane: agent registry, enrollment, typed commands, audit. Stores default
+    /// to memory; call <c>UseSqlite(...)</c> for durable storage. Safe to call more than once.
+    /// Map the agent endpoint with <c>app.MapEdgeAgents()</c>.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <returns>A builder for stores, the local agent and policies.</returns>
+    public static IEdgeControlPlaneBuilder AddEdgeControlPlane(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (!services.Any(d => d.ServiceType == typeof(ControlPlaneMarker)))
+        {
+            services.AddSingleton<ControlPlaneMarker>();
+            services.AddOptions<EdgeControlPlaneOptions>().ValidateOnStart();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<EdgeControlPlaneOptions>, EdgeControlPlaneOptionsValidator>());
+            services.AddMetrics();
+            services.TryAddSingleton(TimeProvider.System);
+            services.TryAddSingleton<IEdgeAgentStore, InMemoryAgentStore>();
+            services.TryAddSingleton<IEdgeAuditStore, InMemoryAuditStore>();
+            services.TryAddSingleton<IEdgeAuditSink, AuditSink>();
+            services.TryAddSingleton<AgentRegistry>();
+            services.TryAddSingleton<IEdgeAgentRegistry>(sp => sp.GetRequiredService<AgentRegistry>());
+            services.TryAddSingleton<AgentEnrollment>();
+            services.TryAddSingleton<IEdgeAgentEnrollment>(sp => sp.GetRequiredService<AgentEnrollment>());
+            services.TryAddSingleton<ControlPlaneMetrics>();
+            services.TryAddSingleton<ControlPlaneDispatcher>();
+            services.TryAddSingleton<CommandGate>();
+            services.TryAddSingleton<IEdgeAgents, EdgeAgents>();
+            services.TryAddSingleton<AgentEndpoint>();
+            services.AddHealthChecks().AddCheck<ControlPlaneHealthCheck>("edge-control-plane", tags: ["edge-control-plane"]);
+        }
+
+        return new EdgeControlPlaneBuilder(services);
+    }
+
+    /// <summary>Adds the control plane and sets its options.</summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configure">Sets options; runs after configuration binding.</param>
+    /// <returns>A builder for stores, the local agent and policies.</returns>
+    public static IEdgeControlPlaneBuilder AddEdgeControlPlane(this IServiceCollection services, Action<EdgeControlPlaneOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = services.AddEdgeControlPlane();
+        services.Configure(configure);
+        return builder;
+    }
+
+    internal sealed class ControlPlaneMarker;
+}
+
+/// <summary>Configures the control plane: stores, the integrated local agent, policies.</summary>
+public interface IEdgeControlPlaneBuilder
+{
+    /// <summary>The application's services.</summary>
+    IServiceCollection Services { get; }
+}

@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using EdgeAgent.Protocol;
+using EdgeAgent.Protocol.Contracts;
+using EdgeAgent.Protocol.Session;
+using Microsoft.Extensions.Options;
+
+namespace EdgeAgent.ControlPlane.Registry;
+
+/// <summary>
+/// Live sessions by agent id, with heartbeats in memory. A reconnecting agent replaces its
+/// previous session at once; Connected/Disconnected derives from the last heartbeat.
+/// </summary>
+internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlPlaneOptions> options, TimeProvider time) : IEdgeAgentRegistry
+{
+    private readonly ConcurrentDictionary<string, LiveAgent> _live = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LastSeen> _lastSeen = new(StringComparer.Ordinal);
+
+    public event EventHandler<EdgeAgentEventArgs>? AgentConnected;
+
+    public event EventHandler<EdgeAgentEventArgs>? AgentDisconnected;
+
+    public event EventHandler<EdgeAgentEventArgs>? SnapshotChanged;
+
+    public int ConnectedCount => _live.Count;
+
+    public IEnumerable<TunnelSession> Sessions => _live.Values.Select(l => l.Session);
+
+    /// <summary>Registers a new session, closing the agent's previous one (no duplicate sessions per id).</summary>
+    public void Attach(string agentId, TunnelSession session, AgentInfo info, string? remoteAddress)
+    {
+        var live = new LiveAgent(session, info, time.GetUtcNow(), remoteAddress);
+        LiveAgent? replaced = null;
+        _live.AddOrUpdate(agentId, live, (_, previous) =>
+        {
+            replaced = previous;
+            return live;
+        });
+
+        if (replaced is not null)
+        {
+            _ = replaced.Session.AbortAsync(ProtocolErrorCode.Replaced, "A newer connection of this agent replaced this session.");
+        }
+
+        AgentConnected?.Invoke(this, new EdgeAgentEventArgs(agentId, info, null));
+    }
+
+    /// <summary>Removes the session if it is still the agent's current one.</summary>
+    public void Detach(string agentId, TunnelSession session, string reason)
+    {
+        if (_live.TryGetValue(agentId, out var live) && live.Session == session
+            && _live.TryRemove(new KeyValuePair<string, LiveAgent>(agentId, live)))
+        {
+            _lastSeen[agentId] = new LastSeen(session.LastReceived, live.Info, live.RemoteAddress, live.Snapshot);
+            AgentDisconnected?.Invoke(this, new EdgeAgentEventArgs(agentId, live.Info, reason));
+        }
+    }
+
+    public TunnelSession? GetSession(string agentId) => _live.TryGetValue(agentId, out var live) ? live.Session : null;
+
+    /// <summary>Closes the agent's live session with <paramref name="code"/>, if it has one.</summary>
+    public async Task CloseSessionAsync(string agentId, ProtocolErrorCode code, string reason)
+    {
+        if (_live.TryGetValue(agentId, out var live))
+        {
+            await live.Session.AbortAsync(code, reason);
+        }
+    }
+
+    public void SetSnapshot(string agentId, object snapshot)
+    {
+        if (_live.TryGetValue(agentId, out var live))
+        {
+            live.Snapshot = snapshot;
+            SnapshotChanged?.Invoke(this, new EdgeAgentEventArgs(agentId, live.Info, null));
+        }
+    }
+
+    public bool IsConnected(string agentId) =>
+        _live.TryGetValue(agentId, out var live) && IsFresh(live.Session.LastReceived) && !live.Session.IsClosed;
+
+    public async Task<IReadOnlyList<EdgeAgentStatus>> GetAgentsAsync(CancellationToken cancellationToken = default)
+    {
+        var records = await store.ListAsync(cancellationToken);
+        return [.. records.Select(ToStatus)];
+    }
+
+    public async Task<EdgeAgentStatus?> GetAgentAsync(string agentId, CancellationToken cancellationToken = default)
+    {
+        var record = await store.GetAsync(agentId, cancellationToken);
+        return record is null ? null : ToStatus(record);
+    }
+
+    private EdgeAgentStatus ToStatus(EdgeAgentRecord record)
+    {
+        var status = new EdgeAgentStatus
+        {
+            Id = record.Id,
+            Name = record.Name,
+            Labels = record.Labels,
+            LastConnectedAt = record.LastConnectedAt,
+            State = record.LastConnectedAt is null ? EdgeAgentConnectionState.NeverConnected : EdgeAgentConnectionState.Disconnected,
+        };
+
+        if (_live.TryGetValue(record.Id, out var live))
+        {
+            status = status with
+            {
+                State = IsFresh(live.Session.LastReceived) && !live.Session.IsClosed ? EdgeAgentConnectionState.Connected : EdgeAgentConnectionState.Disconnected,
+                LastHeartbeat = live.Session.LastReceived,
+                ConnectedSince = live.ConnectedSince,
+                RemoteAddress = live.RemoteAddress,
+                Info = live.Info,
+                Snapshot = live.Snapshot,
+            };
+        }
+        else if (_lastSeen.TryGetValue(record.Id, out var seen))
+        {
+            status = status with
+            {
+                State = EdgeAgentConnectionState.Disconnected,
+                LastHeartbeat = seen.Heartbeat,
+                RemoteAddress = seen.RemoteAddress,
+                Info = seen.Info,
+                Snapshot = seen.Snapshot,
+            };
+        }
+
+        return record.RevokedAt is null ? status : status with { State = EdgeAgentConnectionState.Revoked };
+    }
+
+    private bool IsFresh(DateTimeOffset heartbeat) => time.GetUtcNow() - heartbeat <= options.Value.HeartbeatGracePeriod;
+
+    private sealed class LiveAgent(TunnelSession session, AgentInfo info, DateTimeOffset connectedSince, string? remoteAddress)
+    {
+        public TunnelSession Session { get; } = session;
+
+        public AgentInfo Info { get; } = info;
+
+        public DateTimeOffset ConnectedSince { get; } = connectedSince;
+
+        public string? RemoteAddress { get; } = remoteAddress;
+
+        public object? Snapshot { get; set; }
+    }
+
+    private sealed record LastSeen(DateTimeOffset Heartbeat, AgentInfo Info, string? RemoteAddress, object? Snapshot);
+}

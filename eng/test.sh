@@ -58,9 +58,12 @@ install_missing_packages() {
     [[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}) and not root: install them, or run as root"
     command -v apt-get >/dev/null 2>&1 || die "missing packages (${missing[*]}) and no apt-get on this machine"
     log "installing ${missing[*]} with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    local apt_log=/tmp/edgeagent-apt.log
+    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
+    if ! { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
+        tail -n 20 "$apt_log" >&2
+        die "apt-get could not install ${missing[*]}; see $apt_log"
+    fi
 }
 
 # --- the engine ----------------------------------------------------------------------------------
@@ -257,25 +260,33 @@ provision_docker() {
 
 # --- tests ---------------------------------------------------------------------------------------
 
-# Sums the TRX counters of every results file: "passed failed skipped".
+# Counts the results of every TRX file: prints "passed failed skipped", then one line per distinct
+# skip reason ("skipped N: reason"). VSTest's <Counters> leave dynamically skipped tests out of
+# notExecuted, so the UnitTestResult outcomes are counted instead.
 trx_counts() {
-    local passed=0 failed=0 skipped=0 file counters value attr
-    shopt -s nullglob
-    for file in "$results_dir"/*.trx; do
-        counters=$(grep -o '<Counters [^>]*>' "$file" | head -n 1 || true)
-        [[ -n "$counters" ]] || continue
-        for attr in passed failed error timeout aborted notExecuted; do
-            value=$(sed -n "s/.* $attr=\"\([0-9]*\)\".*/\1/p" <<<"$counters")
-            value=${value:-0}
-            case $attr in
-                passed) passed=$((passed + value)) ;;
-                notExecuted) skipped=$((skipped + value)) ;;
-                *) failed=$((failed + value)) ;;
-            esac
-        done
-    done
-    shopt -u nullglob
-    echo "$passed $failed $skipped"
+    local files=("$results_dir"/*.trx)
+    [[ -e "${files[0]}" ]] || { echo "0 0 0"; return 0; }
+    awk '
+        /<UnitTestResult / {
+            outcome = ""
+            if (match($0, / outcome="[A-Za-z]*"/)) outcome = substr($0, RSTART + 10, RLENGTH - 11)
+            if (outcome == "Passed") passed++
+            else if (outcome == "NotExecuted") { skipped++; want_reason = 1 }
+            else if (outcome != "") failed++
+            if ($0 ~ /\/>[[:space:]]*$/) want_reason = 0
+        }
+        want_reason && /<Message>/ {
+            line = $0
+            sub(/.*<Message>/, "", line); sub(/<\/Message>.*/, "", line)
+            reasons[line]++
+            want_reason = 0
+        }
+        /<\/UnitTestResult>/ { want_reason = 0 }
+        END {
+            printf "%d %d %d\n", passed, failed, skipped
+            for (r in reasons) printf "skipped %d: %s\n", reasons[r], r
+        }
+    ' "${files[@]}"
 }
 
 command -v dotnet >/dev/null 2>&1 || die "dotnet is not on PATH; install the .NET SDK named in global.json"
@@ -292,7 +303,7 @@ fi
 
 rm -rf "$results_dir"
 mkdir -p "$results_dir"
-log "dotnet test EdgeAgent.Sdk.sln -c Release $*"
+log "dotnet test EdgeAgent.Sdk.sln -c Release${*:+ $*}"
 test_exit=0
 dotnet test EdgeAgent.Sdk.sln -c Release \
     --results-directory "$results_dir" \
@@ -301,7 +312,9 @@ dotnet test EdgeAgent.Sdk.sln -c Release \
     -v quiet -nologo \
     "$@" || test_exit=$?
 
-read -r passed failed skipped < <(trx_counts)
+counts=$(trx_counts)
+read -r passed failed skipped <<<"$(head -n 1 <<<"$counts")"
+tail -n +2 <<<"$counts" | sed 's/&lt;/</g; s/&gt;/>/g; s/&quot;/"/g; s/&apos;/'"'"'/g; s/&amp;/\&/g' >&2
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if ((test_exit != 0)); then
     log "dotnet test exited with $test_exit (build or test failure)"

@@ -291,9 +291,8 @@ trx_counts() {
 
 command -v dotnet >/dev/null 2>&1 || die "dotnet is not on PATH; install the .NET SDK named in global.json"
 
-if ! provision_docker; then
-    exit 1
-fi
+# Called plainly (not in an if) so that set -e stays in force inside it.
+provision_docker
 if ! engine_answers; then
     if require_docker; then
         die "EDGEAGENT_REQUIRE_DOCKER=1 but no Docker engine answers"
@@ -317,7 +316,11 @@ read -r passed failed skipped <<<"$(head -n 1 <<<"$counts")"
 tail -n +2 <<<"$counts" | sed 's/&lt;/</g; s/&gt;/>/g; s/&quot;/"/g; s/&apos;/'"'"'/g; s/&amp;/\&/g' >&2
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if ((test_exit != 0)); then
-    log "dotnet test exited with $test_exit (build or test failure)"
+    if ((failed == 0)); then
+        log "dotnet test exited with $test_exit: a project did not build or the test run aborted (see the errors above)"
+    else
+        log "dotnet test exited with $test_exit: $failed test(s) failed"
+    fi
     exit "$test_exit"
 fi
 if ((failed > 0)); then

@@ -1,0 +1,138 @@
+using System.Net;
+using System.Net.WebSockets;
+using EdgeAgent.Agent;
+using EdgeAgent.ControlPlane;
+using EdgeAgent.Testing.Hosting;
+using EdgeAgent.Testing.Logging;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeAgent.FunctionalTests;
+
+/// <summary>Refusals happen before the upgrade (HTTP 401), never create a session, and never log a secret.</summary>
+public sealed class CredentialTests
+{
+    private static async Task<HttpStatusCode> ConnectRawAsync(Uri baseUrl, string? authorization)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (authorization is not null)
+        {
+            socket.Options.SetRequestHeader("Authorization", authorization);
+        }
+
+        var endpoint = new Uri(new Uri(baseUrl.ToString().Replace("http", "ws", StringComparison.Ordinal)), "/agent/connect");
+        try
+        {
+            await socket.ConnectAsync(endpoint, CancellationToken.None);
+            return socket.HttpStatusCode;
+        }
+        catch (WebSocketException)
+        {
+            return socket.HttpStatusCode;
+        }
+    }
+
+    [Fact]
+    public async Task Wrong_secret_unknown_agent_malformed_header_and_revoked_agent_get_401_before_upgrade_and_no_secret_is_logged()
+    {
+        using var logs = new CapturingLoggerProvider();
+        await using var controlPlane = await TestControlPlane.StartAsync(logs: logs);
+        var token = await controlPlane.EnrollAsync("agent-a");
+        var secret = token[(token.IndexOf('.') + 1)..];
+        var wrong = "agent-a." + new string('x', secret.Length);
+
+        (await ConnectRawAsync(controlPlane.BaseUrl, "Bearer " + wrong)).Should().Be(HttpStatusCode.Unauthorized);
+        (await ConnectRawAsync(controlPlane.BaseUrl, "Bearer nobody." + secret)).Should().Be(HttpStatusCode.Unauthorized);
+        (await ConnectRawAsync(controlPlane.BaseUrl, "Basic Zm9vOmJhcg==")).Should().Be(HttpStatusCode.Unauthorized);
+        (await ConnectRawAsync(controlPlane.BaseUrl, null)).Should().Be(HttpStatusCode.Unauthorized);
+        controlPlane.Registry.IsConnected("agent-a").Should().BeFalse();
+
+        // The right secret is accepted (101), which proves the refusals were about the credential.
+        (await ConnectRawAsync(controlPlane.BaseUrl, "Bearer " + token)).Should().Be(HttpStatusCode.SwitchingProtocols);
+
+        await controlPlane.Enrollment.RevokeAsync("agent-a");
+        (await ConnectRawAsync(controlPlane.BaseUrl, "Bearer " + token)).Should().Be(HttpStatusCode.Unauthorized);
+        (await controlPlane.Registry.GetAgentAsync("agent-a"))!.State.Should().Be(EdgeAgentConnectionState.Revoked);
+
+        logs.Messages.Should().Contain(m => m.Contains("agent-a", StringComparison.Ordinal) && m.Contains("wrong or expired secret", StringComparison.Ordinal));
+        logs.Messages.Should().Contain(m => m.Contains("unknown agent", StringComparison.Ordinal));
+        logs.AssertDoesNotContain(secret);
+        logs.AssertDoesNotContain(wrong[8..]);
+    }
+
+    [Fact]
+    public async Task Revoke_closes_the_live_session_at_once_and_the_agent_reports_its_credential_refused()
+    {
+        using var logs = new CapturingLoggerProvider();
+        await using var controlPlane = await TestControlPlane.StartAsync();
+        var token = await controlPlane.EnrollAsync("agent-r");
+        await using var agent = await TestAgent.StartAsync(controlPlane.BaseUrl, token, logs: logs);
+        await controlPlane.WaitForStateAsync("agent-r", EdgeAgentConnectionState.Connected);
+
+        await controlPlane.Enrollment.RevokeAsync("agent-r");
+
+        controlPlane.Registry.IsConnected("agent-r").Should().BeFalse();
+        await WaitUntilAsync(() => agent.Connection.CredentialRejected);
+        agent.Connection.State.Should().NotBe(EdgeAgentState.Connected);
+        var health = await agent.Host.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>().CheckHealthAsync();
+        health.Status.Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy);
+        logs.Messages.Should().Contain(m => m.Contains("refused the credential", StringComparison.Ordinal));
+        logs.AssertDoesNotContain(token[(token.IndexOf('.') + 1)..]);
+    }
+
+    [Fact]
+    public async Task Rotation_keeps_the_old_secret_for_the_overlap_then_refuses_it()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var controlPlane = await TestControlPlane.StartAsync(
+            options: o => o.RotationOverlap = TimeSpan.FromMinutes(10),
+            services: s => s.AddSingleton<TimeProvider>(time));
+        var old = await controlPlane.EnrollAsync("agent-rot");
+        var rotated = await controlPlane.Enrollment.RotateSecretAsync("agent-rot");
+        rotated.Token.Should().NotBe(old);
+        rotated.Environment["AGENT_TOKEN"].Should().Be(rotated.Token);
+        rotated.DockerRunCommand.Should().Contain("-e AGENT_TOKEN=" + rotated.Token);
+        rotated.ToString().Should().NotContain(rotated.Token);
+
+        (await ConnectRawAsync(controlPlane.BaseUrl, "Bearer " + rotated.Token)).Should().Be(HttpStatusCode.SwitchingProtocols);
+        (await ConnectRawAsync(controlPlane.BaseUrl, "Bearer " + old)).Should().Be(HttpStatusCode.SwitchingProtocols);
+
+        time.Advance(TimeSpan.FromMinutes(11));
+        (await ConnectRawAsync(controlPlane.BaseUrl, "Bearer " + old)).Should().Be(HttpStatusCode.Unauthorized);
+        (await ConnectRawAsync(controlPlane.BaseUrl, "Bearer " + rotated.Token)).Should().Be(HttpStatusCode.SwitchingProtocols);
+    }
+
+    [Fact]
+    public async Task Enrollment_returns_run_settings_and_refuses_bad_or_duplicate_ids()
+    {
+        await using var controlPlane = await TestControlPlane.StartAsync(options: o => o.PublicUrl = "https://fleet.example.test");
+        var enrollment = await controlPlane.Enrollment.EnrollAsync(new EnrollAgentRequest { Name = "Shop 7" });
+        enrollment.AgentId.Should().MatchRegex("^agent-[0-9a-f]{10}$");
+        enrollment.Token.Should().StartWith(enrollment.AgentId + ".");
+        enrollment.Token.Length.Should().BeGreaterThan(enrollment.AgentId.Length + 40, "the secret carries at least 256 bits");
+        enrollment.Environment["CONTROL_PLANE_URL"].Should().Be("https://fleet.example.test");
+        enrollment.DockerRunCommand.Should().StartWith("docker run").And.Contain("/var/run/docker.sock");
+
+        await FluentActions.Awaiting(() => controlPlane.Enrollment.EnrollAsync(new EnrollAgentRequest { Id = "bad id!" }))
+            .Should().ThrowAsync<ArgumentException>().WithMessage("*letters, digits*");
+        await FluentActions.Awaiting(() => controlPlane.Enrollment.EnrollAsync(new EnrollAgentRequest { Id = enrollment.AgentId }))
+            .Should().ThrowAsync<InvalidOperationException>().WithMessage("*already enrolled*");
+        await FluentActions.Awaiting(() => controlPlane.Enrollment.RotateSecretAsync("missing"))
+            .Should().ThrowAsync<KeyNotFoundException>();
+    }
+
+    internal static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The condition did not become true in time.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.Sockets;
+using EdgeAgent.Agent;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeAgent.Agent.Tests.Connection;
+
+public sealed class AgentHostingTests
+{
+    private const string Token = "store-1.0123456789abcdefghijklmnop";
+
+    private static IHost Build(Action<EdgeAgentOptions> configure, Action<IServiceCollection>? services = null, Dictionary<string, string?>? config = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(config ?? []);
+        builder.Logging.ClearProviders();
+        services?.Invoke(builder.Services);
+        builder.Services.AddEdgeAgent(o =>
+        {
+            o.StateDirectory = Path.Combine(Path.GetTempPath(), "edgeagent-tests", Guid.NewGuid().ToString("N"));
+            configure(o);
+        });
+        return builder.Build();
+    }
+
+    [Theory]
+    [InlineData(null, Token, "ControlPlaneUrl (CONTROL_PLANE_URL) is required")]
+    [InlineData("not a url", Token, "must be an absolute https:// or wss:// URL")]
+    [InlineData("ftp://cp.example", Token, "must be an absolute https:// or wss:// URL")]
+    [InlineData("http://cp.example", Token, "unencrypted scheme 'http'")]
+    [InlineData("https://cp.example/?token=x", Token, "must not carry credentials or a query string")]
+    [InlineData("https://cp.example", null, "Token (AGENT_TOKEN or EDGE_KEY) is required")]
+    [InlineData("https://cp.example", "secret-only-0123456789", "AgentId (EDGE_ID) is required")]
+    [InlineData("https://cp.example", "store-1.short", "too short")]
+    [InlineData("https://cp.example", "bad id!.0123456789abcdefghij", "1-64 letters")]
+    public async Task Bad_settings_stop_the_host_at_start_with_a_message_naming_the_setting(string? url, string? token, string expected)
+    {
+        using var host = Build(o =>
+        {
+            o.ControlPlaneUrl = url;
+            o.Token = token;
+        });
+        var error = await FluentActions.Awaiting(() => host.StartAsync()).Should().ThrowAsync<OptionsValidationException>();
+        error.Which.Message.Should().Contain(expected);
+        error.Which.Message.Should().NotContain("0123456789abcdefghij", "a secret never appears in an exception message");
+    }
+
+    [Fact]
+    public void Environment_variable_names_used_by_edge_agents_map_to_the_options()
+    {
+        using var host = Build(_ => { }, config: new()
+        {
+            ["CONTROL_PLANE_URL"] = "https://fleet.example",
+            ["EDGE_ID"] = "store-9",
+            ["EDGE_KEY"] = "0123456789abcdefghijklmnop",
+            ["LOG_LEVEL"] = "warn",
+        });
+        var options = host.Services.GetRequiredService<IOptions<EdgeAgentOptions>>().Value;
+        options.ControlPlaneUrl.Should().Be("https://fleet.example");
+        options.AgentId.Should().Be("store-9");
+        options.Token.Should().Be("0123456789abcdefghijklmnop");
+        host.Services.GetRequiredService<IOptions<LoggerFilterOptions>>().Value.MinLevel.Should().Be(LogLevel.Warning);
+
+        using var withToken = Build(_ => { }, config: new() { ["CONTROL_PLANE_URL"] = "https://fleet.example", ["AGENT_TOKEN"] = Token });
+        withToken.Services.GetRequiredService<IOptions<EdgeAgentOptions>>().Value.Token.Should().Be(Token);
+    }
+
+    [Fact]
+    public void Options_bind_from_a_configuration_section_and_code_runs_last()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["EdgeAgent:ControlPlaneUrl"] = "https://from-config.example",
+            ["EdgeAgent:Token"] = Token,
+            ["EdgeAgent:Labels:site"] = "berlin",
+            ["EdgeAgent:ServerPublicKeyPins:0"] = Convert.ToBase64String(new byte[32]),
+            ["EdgeAgent:ReconnectMaxDelay"] = "00:00:30",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddEdgeAgent(configuration.GetSection("EdgeAgent"));
+        services.AddEdgeAgent(o => o.ConnectPath = "/custom");
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IOptions<EdgeAgentOptions>>().Value;
+        options.ControlPlaneUrl.Should().Be("https://from-config.example");
+        options.Labels.Should().Contain("site", "berlin");
+        options.ServerPublicKeyPins.Should().HaveCount(1);
+        options.ReconnectMaxDelay.Should().Be(TimeSpan.FromSeconds(30));
+        options.ConnectPath.Should().Be("/custom");
+        provider.GetServices<IHostedService>().OfType<EdgeAgent.Agent.Connection.EdgeAgentService>().Should().HaveCount(1, "AddEdgeAgent is safe to call twice");
+    }
+
+    [Fact]
+    public async Task Reconnect_waits_follow_the_policy_on_the_injected_clock_without_sleeping()
+    {
+        // A port with nothing listening: every attempt fails at once.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var policy = new RecordingPolicy();
+        using var host = Build(
+            o =>
+            {
+                o.ControlPlaneUrl = $"http://127.0.0.1:{port}";
+                o.AllowInsecureTransport = true;
+                o.Token = Token;
+            },
+            services =>
+            {
+                services.AddSingleton<TimeProvider>(time);
+                services.AddSingleton<IEdgeRetryPolicy>(policy);
+            });
+        await host.StartAsync();
+
+        await WaitForAsync(() => policy.Contexts.Count >= 1);
+        policy.Contexts.Should().HaveCount(1, "the agent waits on the injected clock before the next attempt");
+        time.Advance(TimeSpan.FromSeconds(4));
+        await WaitForAsync(() => policy.Contexts.Count >= 2);
+        policy.Contexts.Should().HaveCount(2);
+        time.Advance(TimeSpan.FromSeconds(8));
+        await WaitForAsync(() => policy.Contexts.Count >= 3);
+        policy.Contexts.Select(c => c.PreviousRetryCount).Should().Equal(0, 1, 2);
+        policy.Contexts.Should().OnlyContain(c => c.RetryReason != null && !c.CredentialRejected);
+        host.Services.GetRequiredService<IEdgeAgentConnection>().State.Should().Be(EdgeAgentState.Reconnecting);
+        await host.StopAsync();
+        host.Services.GetRequiredService<IEdgeAgentConnection>().State.Should().Be(EdgeAgentState.Stopped);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException();
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    private sealed class RecordingPolicy : IEdgeRetryPolicy
+    {
+        public List<EdgeRetryContext> Contexts { get; } = [];
+
+        public TimeSpan? NextRetryDelay(EdgeRetryContext context)
+        {
+            lock (Contexts)
+            {
+                Contexts.Add(context);
+                return TimeSpan.FromSeconds(1 << Contexts.Count);
+            }
+        }
+    }
+}

@@ -83,6 +83,7 @@ public sealed class AgentHostingTests
             ["EdgeAgent:ReconnectMaxDelay"] = "00:00:30",
         }).Build();
         var services = new ServiceCollection();
+        services.AddLogging();
         services.AddEdgeAgent(configuration.GetSection("EdgeAgent"));
         services.AddEdgeAgent(o => o.ConnectPath = "/custom");
         using var provider = services.BuildServiceProvider();

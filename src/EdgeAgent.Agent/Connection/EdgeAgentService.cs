@@ -368,31 +368,7 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
         return false;
     }
 
-    private async Task<AgentInfo> GetInfoAsync(CancellationToken cancellationToken)
-    {
-        string engineVersion;
-        try
-        {
-            engineVersion = await _engine.GetEngineVersionAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            engineVersion = "";
-        }
-
-        return new AgentInfo
-        {
-            Hostname = Environment.MachineName,
-            OperatingSystem = RuntimeInformation.OSDescription,
-            Architecture = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
-            AgentVersion = AgentVersion,
-            EngineVersion = engineVersion,
-            Labels = new Dictionary<string, string>(_options.Labels, StringComparer.Ordinal),
-        };
-    }
-
-    internal static string AgentVersion { get; } =
-        typeof(EdgeAgentService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+    private Task<AgentInfo> GetInfoAsync(CancellationToken cancellationToken) => AgentInfoFactory.CreateAsync(_options, _engine, cancellationToken);
 
     internal static Uri BuildEndpoint(EdgeAgentOptions options)
     {
@@ -470,6 +446,36 @@ internal interface IAgentSessionObserver
 internal interface IEngineVersionProvider
 {
     Task<string> GetEngineVersionAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Describes this agent for the handshake.</summary>
+internal static class AgentInfoFactory
+{
+    public static string AgentVersion { get; } =
+        typeof(AgentInfoFactory).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static async Task<AgentInfo> CreateAsync(EdgeAgentOptions options, IEngineVersionProvider engine, CancellationToken cancellationToken)
+    {
+        string engineVersion;
+        try
+        {
+            engineVersion = await engine.GetEngineVersionAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            engineVersion = "";
+        }
+
+        return new AgentInfo
+        {
+            Hostname = Environment.MachineName,
+            OperatingSystem = RuntimeInformation.OSDescription,
+            Architecture = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
+            AgentVersion = AgentVersion,
+            EngineVersion = engineVersion,
+            Labels = new Dictionary<string, string>(options.Labels, StringComparer.Ordinal),
+        };
+    }
 }
 
 /// <summary>Used when no Docker integration is registered.</summary>

@@ -79,6 +79,9 @@ public sealed class EdgeAgentOptions
     /// <summary>The receive window of each channel. Default 1 MiB.</summary>
     public int ChannelWindow { get; set; } = 1024 * 1024;
 
+    /// <summary>What the control plane may do on this host (command groups, exec, forwarding, passthrough, registries).</summary>
+    public EdgeAgentPolicy Policy { get; } = new();
+
     /// <summary>The most channels (commands, streams) the control plane may have open at once. Default 1,024.</summary>
     public int MaxConcurrentChannels { get; set; } = 1024;
 }

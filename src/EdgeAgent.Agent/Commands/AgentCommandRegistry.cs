@@ -34,13 +34,15 @@ internal sealed class AgentCommandRegistry : IDisposable
 
         var value = options.Value;
         _cache = new FileIdempotencyCache(ResolveStateDirectory(value), value.IdempotencyCapacity, value.IdempotencyRetention, time);
-        var filterList = filters.ToArray();
+        var policy = new Policy.AgentPolicyFilter(options);
+        IAgentCommandFilter[] filterList = [policy, .. filters];
         Dispatcher = new CommandDispatcher(
             name => _invokers.GetValueOrDefault(name),
             _cache,
-            filterList.Length == 0 ? null : (call, invoker) => Authorize(filterList, call, invoker),
+            (call, invoker) => Authorize(filterList, call, invoker),
             time,
-            loggers.CreateLogger("EdgeAgent.Commands"));
+            loggers.CreateLogger("EdgeAgent.Commands"),
+            policy.TryEnter);
     }
 
     public CommandDispatcher Dispatcher { get; }

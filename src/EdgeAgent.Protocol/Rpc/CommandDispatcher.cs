@@ -105,6 +105,7 @@ internal sealed partial class CommandDispatcher
     private readonly Func<string, CommandInvoker?> _resolve;
     private readonly IIdempotencyCache? _cache;
     private readonly Func<CommandCall, CommandInvoker, EdgeCommandException?>? _authorize;
+    private readonly Func<IDisposable?>? _admit;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Task<byte[]>> _inFlight = new(StringComparer.Ordinal);
@@ -114,11 +115,13 @@ internal sealed partial class CommandDispatcher
         IIdempotencyCache? cache,
         Func<CommandCall, CommandInvoker, EdgeCommandException?>? authorize,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        Func<IDisposable?>? admit = null)
     {
         _resolve = resolve;
         _cache = cache;
         _authorize = authorize;
+        _admit = admit;
         _time = time;
         _logger = logger;
     }
@@ -181,6 +184,13 @@ internal sealed partial class CommandDispatcher
         {
             DispatcherLog.CommandDenied(_logger, header.Name, denied.Message);
             await AnswerAsync(channel, RpcMessages.EncodeError(denied.Code, denied.Message));
+            return;
+        }
+
+        using var slot = _admit?.Invoke();
+        if (_admit is not null && slot is null)
+        {
+            await AnswerAsync(channel, RpcMessages.EncodeError(EdgeErrorCodes.Unavailable, $"Command '{header.Name}' was refused: the agent is running its maximum number of concurrent commands."));
             return;
         }
 

@@ -48,6 +48,19 @@ public sealed class EdgeControlPlaneOptions
     /// <summary>The most commands waiting for a free channel to one agent; beyond it commands fail fast. Default 1,024.</summary>
     public int MaxPendingCommandsPerAgent { get; set; } = 1024;
 
+    /// <summary>
+    /// An ASP.NET Core authorization policy every command must pass, evaluated with the caller's
+    /// principal and an <see cref="EdgeCommandResource"/>. Null (the default) authorizes nothing
+    /// beyond what the host application does before calling.
+    /// </summary>
+    public string? CommandAuthorizationPolicy { get; set; }
+
+    /// <summary>Sustained connection attempts allowed per remote address and second; 0 disables the limit. Default 5.</summary>
+    public double HandshakesPerSecondPerAddress { get; set; } = 5;
+
+    /// <summary>Connection attempts a remote address may make in a burst. Default 50.</summary>
+    public int HandshakeBurstPerAddress { get; set; } = 50;
+
     /// <summary>The image the enrollment's <c>docker run</c> line uses for the sample agent.</summary>
     public string AgentImage { get; set; } = "edgeagent/agent:latest";
 }

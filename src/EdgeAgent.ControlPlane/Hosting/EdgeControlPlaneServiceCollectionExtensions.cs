@@ -5,6 +5,7 @@ using EdgeAgent.ControlPlane.Endpoint;
 using EdgeAgent.ControlPlane.Hosting;
 using EdgeAgent.ControlPlane.Internal;
 using EdgeAgent.ControlPlane.Registry;
+using EdgeAgent.ControlPlane.Security;
 using EdgeAgent.ControlPlane.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -41,6 +42,9 @@ public static class EdgeControlPlaneServiceCollectionExtensions
             services.TryAddSingleton<ControlPlaneDispatcher>();
             services.TryAddSingleton<CommandGate>();
             services.TryAddSingleton<IEdgeAgents, EdgeAgents>();
+            services.AddAuthorization();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<ICommandAuthorizer, AuthorizationCommandAuthorizer>());
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHandshakeGate, HandshakeRateLimiter>());
             services.TryAddSingleton<AgentEndpoint>();
             services.AddHealthChecks().AddCheck<ControlPlaneHealthCheck>("edge-control-plane", tags: ["edge-control-plane"]);
         }

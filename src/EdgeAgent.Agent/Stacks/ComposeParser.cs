@@ -184,6 +184,7 @@ internal sealed partial class ComposeParser
             switch (key)
             {
                 case "image":
+                    _imageDeclared.Add(name);
                     service.Image = Scalar(value, at);
                     break;
                 case "command":
@@ -736,6 +737,9 @@ internal sealed partial class ComposeParser
 
     private readonly Dictionary<(string Service, string Network), YamlNode> _networkLines = [];
 
+    /// <summary>Services with an <c>image</c> key: when its value failed, that error is enough.</summary>
+    private readonly HashSet<string> _imageDeclared = new(StringComparer.Ordinal);
+
     private void ParseDependsOn(YamlNode node, string at, ComposeService service)
     {
         if (node is YamlSequenceNode list)
@@ -1048,7 +1052,7 @@ internal sealed partial class ComposeParser
     {
         foreach (var service in project.Services)
         {
-            if (string.IsNullOrWhiteSpace(service.Image))
+            if (string.IsNullOrWhiteSpace(service.Image) && !(service.Image is null && _imageDeclared.Contains(service.Name) && _errors.Count > 0))
             {
                 _errors.Add(new ComposeError(service.Line, 0, $"service '{service.Name}' has no image (building images is not supported)"));
             }

@@ -81,8 +81,9 @@ internal sealed class SqliteDatabase
                 CREATE TABLE IF NOT EXISTS stacks (
                     agent_id TEXT NOT NULL,
                     name TEXT NOT NULL,
-                    version INTEGER NOT NULL,
-                    document BLOB NOT NULL,
+                    request BLOB NOT NULL,
+                    remove INTEGER NOT NULL,
+                    remove_volumes INTEGER NOT NULL,
                     updated_at INTEGER NOT NULL,
                     PRIMARY KEY (agent_id, name));
                 """, cancellationToken);

@@ -6,6 +6,7 @@ using EdgeAgent.ControlPlane.Hosting;
 using EdgeAgent.ControlPlane.Internal;
 using EdgeAgent.ControlPlane.Registry;
 using EdgeAgent.ControlPlane.Security;
+using EdgeAgent.ControlPlane.Stacks;
 using EdgeAgent.ControlPlane.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -46,6 +47,10 @@ public static class EdgeControlPlaneServiceCollectionExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<ICommandAuthorizer, AuthorizationCommandAuthorizer>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHandshakeGate, HandshakeRateLimiter>());
             services.TryAddSingleton<AgentEndpoint>();
+            services.TryAddSingleton<IEdgeStackStore, InMemoryStackStore>();
+            services.TryAddSingleton<StackDesiredStateService>();
+            services.TryAddSingleton<IEdgeStacks>(sp => sp.GetRequiredService<StackDesiredStateService>());
+            services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => sp.GetRequiredService<StackDesiredStateService>());
             services.AddHealthChecks().AddCheck<ControlPlaneHealthCheck>("edge-control-plane", tags: ["edge-control-plane"]);
         }
 

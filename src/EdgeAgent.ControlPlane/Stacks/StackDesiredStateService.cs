@@ -174,13 +174,10 @@ internal sealed partial class StackDesiredStateService(
                     return removed;
                 }
 
-                if (!force)
+                if (!force && await TryGetStatusAsync(stacks, desired.ProjectName, cancellationToken) is { } status
+                    && status.AppliedVersion == desired.Request.Version && status.IsConverged)
                 {
-                    var status = await stacks.GetStatusAsync(desired.ProjectName, cancellationToken: cancellationToken);
-                    if (status.AppliedVersion == desired.Request.Version && status.IsConverged)
-                    {
-                        return Publish(Applied(desired, status));
-                    }
+                    return Publish(Applied(desired, status));
                 }
 
                 var applied = await stacks.DeployAsync(desired.Request, cancellationToken: cancellationToken);
@@ -203,6 +200,19 @@ internal sealed partial class StackDesiredStateService(
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>The agent's report on the stack; null when the agent does not know it yet.</summary>
+    private static async Task<StackStatus?> TryGetStatusAsync(StackCommands stacks, string projectName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await stacks.GetStatusAsync(projectName, cancellationToken: cancellationToken);
+        }
+        catch (EdgeCommandException ex) when (ex.Code == EdgeErrorCodes.NotFound)
+        {
+            return null;
         }
     }
 

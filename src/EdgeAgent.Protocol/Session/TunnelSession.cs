@@ -118,10 +118,22 @@ internal sealed class TunnelSession : IAsyncDisposable
         FrameWriter.WriteHandshakeRequest(transport.Output, request);
         await transport.Output.FlushAsync(cancellationToken);
 
-        var frame = await ReadHandshakeFrameAsync(transport.Input, options, time, cancellationToken);
+        Frame frame;
+        try
+        {
+            frame = await ReadHandshakeFrameAsync(transport.Input, options, time, cancellationToken);
+        }
+        catch (ProtocolException ex)
+        {
+            await TryRefuseAsync(transport, ex.Code, ex.Message);
+            throw;
+        }
+
         if (frame.Type != FrameType.HandshakeResponse || frame.HandshakeResponse is null)
         {
-            throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, $"Expected a handshake response, got {frame.Type}.");
+            var message = $"Expected a handshake response, got {frame.Type}.";
+            await TryRefuseAsync(transport, ProtocolErrorCode.HandshakeRequired, message);
+            throw new ProtocolException(ProtocolErrorCode.HandshakeRequired, message);
         }
 
         var response = frame.HandshakeResponse;
@@ -132,7 +144,9 @@ internal sealed class TunnelSession : IAsyncDisposable
 
         if (response.Major != ProtocolMajor)
         {
-            throw new ProtocolException(ProtocolErrorCode.UnsupportedVersion, $"The control plane speaks protocol {response.Major}.{response.Minor}; this agent speaks {ProtocolMajor}.{ProtocolMinor}.");
+            var message = $"The control plane speaks protocol {response.Major}.{response.Minor}; this agent speaks {ProtocolMajor}.{ProtocolMinor}.";
+            await TryRefuseAsync(transport, ProtocolErrorCode.UnsupportedVersion, message);
+            throw new ProtocolException(ProtocolErrorCode.UnsupportedVersion, message);
         }
 
         var session = new TunnelSession(transport, options, response.Limits, isConnector: true, time, logger);
@@ -221,13 +235,14 @@ internal sealed class TunnelSession : IAsyncDisposable
 
     private static async Task<Frame> ReadHandshakeFrameAsync(PipeReader input, SessionOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.HandshakeTimeout);
+        // The timeout runs on the session's clock, like keepalive and close.
+        using var timeout = new CancellationTokenSource(options.HandshakeTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
             while (true)
             {
-                var result = await input.ReadAsync(timeout.Token);
+                var result = await input.ReadAsync(linked.Token);
                 var buffer = result.Buffer;
                 try
                 {
@@ -254,7 +269,6 @@ internal sealed class TunnelSession : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            _ = time;
             throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, $"The handshake did not complete within {options.HandshakeTimeout.TotalSeconds:0.#} s.");
         }
     }

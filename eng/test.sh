@@ -18,6 +18,7 @@
 #   EDGEAGENT_VERIFY_DOCKER=1    run the engine self-check (published port, volume, exec, network)
 #                                even when the engine was already running.
 #   DOCKER_HOST                  use that engine instead of the local socket (it is never provisioned).
+#   EDGEAGENT_PROVISION_ONLY=1   provision the engine and the test image, then exit (eng/quickstart.sh uses it).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -298,6 +299,11 @@ if ! engine_answers; then
         die "EDGEAGENT_REQUIRE_DOCKER=1 but no Docker engine answers"
     fi
     log "no Docker engine answers: Docker tests will be skipped"
+fi
+
+if [[ "${EDGEAGENT_PROVISION_ONLY:-}" == "1" ]]; then
+    engine_answers || die "no Docker engine answers"
+    exit 0
 fi
 
 rm -rf "$results_dir"

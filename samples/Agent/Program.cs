@@ -8,7 +8,6 @@ using Microsoft.Extensions.Hosting;
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddEdgeAgent(builder.Configuration.GetSection("EdgeAgent"))
     .AddDocker()
-    .AddStacks()
-    .AddForwarding();
+    .AddStacks();
 
 await builder.Build().RunAsync();

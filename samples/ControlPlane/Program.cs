@@ -9,8 +9,8 @@ var builder = WebApplication.CreateBuilder(args);
 
 // Operators authenticate with an API key (OPERATOR_API_KEY); every command runs as that caller
 // through the "operator" policy and lands in the audit trail.
-builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.Scheme)
-    .AddScheme<ApiKeyOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.Scheme, o => o.Key = builder.Configuration["OPERATOR_API_KEY"]);
+builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+    .AddScheme<ApiKeyOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => o.Key = builder.Configuration["OPERATOR_API_KEY"]);
 builder.Services.AddAuthorizationBuilder().AddPolicy("operator", p => p.RequireRole("operator"));
 
 var controlPlane = builder.Services

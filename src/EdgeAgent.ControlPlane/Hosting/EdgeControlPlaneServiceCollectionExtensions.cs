@@ -41,6 +41,8 @@ public static class EdgeControlPlaneServiceCollectionExtensions
             services.TryAddSingleton<IEdgeAgentEnrollment>(sp => sp.GetRequiredService<AgentEnrollment>());
             services.TryAddSingleton<ControlPlaneMetrics>();
             services.TryAddSingleton<ControlPlaneDispatcher>();
+            services.AddSingleton(sp => AgentReports.Snapshot(sp.GetRequiredService<AgentRegistry>()));
+            services.AddSingleton(sp => AgentReports.Usage(sp.GetRequiredService<AgentRegistry>()));
             services.TryAddSingleton<CommandGate>();
             services.TryAddSingleton<IEdgeAgents, EdgeAgents>();
             services.AddAuthorization();

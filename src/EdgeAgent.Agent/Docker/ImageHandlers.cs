@@ -162,7 +162,7 @@ internal sealed class ImagePruneHandler(DockerClientProvider docker) : DockerCom
     protected override async Task<PruneResult> ExecuteAsync(IDockerClient client, ImagePruneRequest request, CancellationToken cancellationToken)
     {
         var pruned = await client.Images.PruneImagesAsync(
-            new ImagesPruneParameters { Filters = DockerMapper.Filters(null, ("dangling", request.AllUnused ? "false" : "true")) },
+            new ImagesPruneParameters { Filters = DockerMapper.Filters(request.Labels, ("dangling", request.AllUnused ? "false" : "true")) },
             cancellationToken);
         return new PruneResult
         {

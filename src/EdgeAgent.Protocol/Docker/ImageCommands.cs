@@ -49,9 +49,9 @@ public sealed class ImageCommands(IEdgeCommandInvoker invoker)
         invoker.InvokeAsync<ImageRemoveRequest, ImageRemoveResult>(DockerCommandNames.ImagesRemove, request, null, cancellationToken);
 
     /// <summary>Removes unused images.</summary>
-    /// <param name="allUnused">False removes dangling images only; true every image no container uses.</param>
+    /// <param name="request">Dangling only or all unused, and label filters; null prunes dangling images.</param>
     /// <param name="cancellationToken">Cancels the command.</param>
     /// <returns>What was removed.</returns>
-    public Task<PruneResult> PruneAsync(bool allUnused = false, CancellationToken cancellationToken = default) =>
-        invoker.InvokeAsync<ImagePruneRequest, PruneResult>(DockerCommandNames.ImagesPrune, new() { AllUnused = allUnused }, null, cancellationToken);
+    public Task<PruneResult> PruneAsync(ImagePruneRequest? request = null, CancellationToken cancellationToken = default) =>
+        invoker.InvokeAsync<ImagePruneRequest, PruneResult>(DockerCommandNames.ImagesPrune, request ?? new(), null, cancellationToken);
 }

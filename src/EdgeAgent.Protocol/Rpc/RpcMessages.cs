@@ -162,10 +162,12 @@ internal static class RpcMessages
         {
             var result = await input.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
+            var parsed = false;
             try
             {
                 if (TryParse(ref buffer, maxMessageSize, out var message))
                 {
+                    parsed = true;
                     return message;
                 }
 
@@ -181,7 +183,17 @@ internal static class RpcMessages
             }
             finally
             {
-                input.AdvanceTo(buffer.Start, buffer.End);
+                // After a message, only it was consumed and examined: the bytes behind it may hold
+                // the next message already, and the next read must return them without waiting
+                // for more data (which a sender out of credit would never send).
+                if (parsed)
+                {
+                    input.AdvanceTo(buffer.Start);
+                }
+                else
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
             }
         }
     }

@@ -125,7 +125,8 @@ public abstract class DockerTestBase : IAsyncLifetime
         Dictionary<string, string>? labels = null,
         bool tty = false,
         IList<Mount>? mounts = null,
-        IList<string>? anonymousVolumes = null)
+        IList<string>? anonymousVolumes = null,
+        string networkMode = "none")
     {
         var created = await Engine.Containers.CreateContainerAsync(new CreateContainerParameters
         {
@@ -137,7 +138,7 @@ public abstract class DockerTestBase : IAsyncLifetime
             OpenStdin = tty,
             Volumes = anonymousVolumes?.ToDictionary(v => v, _ => new EmptyStruct())!,
             StopTimeout = TimeSpan.FromSeconds(1),
-            HostConfig = new HostConfig { Mounts = mounts!, NetworkMode = "none" },
+            HostConfig = new HostConfig { Mounts = mounts!, NetworkMode = networkMode },
         }, Ct);
         _containers.Add(created.ID);
         if (start)

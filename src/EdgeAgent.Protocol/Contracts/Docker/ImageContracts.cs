@@ -205,6 +205,9 @@ public sealed class ImagePruneRequest
 {
     /// <summary>False removes dangling (untagged) images only; true every image no container uses.</summary>
     [Key(0)] public bool AllUnused { get; set; }
+
+    /// <summary>Only images with these labels, as in <see cref="ContainerListRequest.Labels"/>.</summary>
+    [Key(1)] public IReadOnlyDictionary<string, string>? Labels { get; set; }
 }
 
 /// <summary>What a prune removed.</summary>

@@ -53,9 +53,17 @@ var app = web.Build();
 app.MapEdgeAgents();
 
 var agent = Host.CreateApplicationBuilder(args);
-agent.Services.AddEdgeAgent(o => o.ControlPlaneUrl = "https://fleet.example").AddDocker().AddStacks();
+agent.Services.AddEdgeAgent(o =>
+{
+    o.ControlPlaneUrl = "https://fleet.example";
+    o.Token = "smoke-agent.0123456789abcdefghijklmnopqrstuv";
+}).AddDocker().AddStacks();
 using var agentHost = agent.Build();
 Console.WriteLine(app.Services.GetService(typeof(EdgeAgent.ControlPlane.IEdgeAgents)) is not null && agentHost.Services.GetService(typeof(EdgeAgent.Agent.IEdgeAgentConnection)) is not null ? "ok" : "missing services");
 CS
-(cd "$work" && dotnet build -c Release -v quiet -nologo >/dev/null && dotnet bin/Release/net10.0/Smoke.dll) | grep -qx ok || { echo "[package-smoke] the throwaway host did not build or run" >&2; exit 1; }
+if ! result=$(cd "$work" && dotnet build -c Release -v quiet -nologo 2>&1 && dotnet bin/Release/net10.0/Smoke.dll 2>&1) || [[ "$(tail -n 1 <<<"$result")" != "ok" ]]; then
+    echo "[package-smoke] the throwaway host did not build or run:" >&2
+    tail -n 30 <<<"$result" >&2
+    exit 1
+fi
 echo "[package-smoke] packages $version install from a local folder and a host builds with AddEdgeAgent and AddEdgeControlPlane"

@@ -18,6 +18,8 @@
 #   EDGEAGENT_VERIFY_DOCKER=1    run the engine self-check (published port, volume, exec, network)
 #                                even when the engine was already running.
 #   DOCKER_HOST                  use that engine instead of the local socket (it is never provisioned).
+#   EDGEAGENT_SKIP_PACKAGE_SMOKE=1  skip eng/package-smoke.sh (packs the packages and builds a host from
+#                                them; it runs after a full, unfiltered test run).
 #   EDGEAGENT_PROVISION_ONLY=1   provision the engine and the test image, then exit (eng/quickstart.sh uses it).
 set -euo pipefail
 
@@ -331,6 +333,9 @@ if ((test_exit != 0)); then
 fi
 if ((failed > 0)); then
     exit 1
+fi
+if [[ "${EDGEAGENT_SKIP_PACKAGE_SMOKE:-}" != "1" && $# -eq 0 ]]; then
+    bash "$(dirname "${BASH_SOURCE[0]}")/package-smoke.sh"
 fi
 if ((passed + skipped == 0)); then
     log "warning: no test ran"

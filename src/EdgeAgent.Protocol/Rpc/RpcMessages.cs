@@ -162,10 +162,12 @@ internal static class RpcMessages
         {
             var result = await input.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
+            var parsed = false;
             try
             {
                 if (TryParse(ref buffer, maxMessageSize, out var message))
                 {
+                    parsed = true;
                     return message;
                 }
 
@@ -181,7 +183,16 @@ internal static class RpcMessages
             }
             finally
             {
-                input.AdvanceTo(buffer.Start, buffer.End);
+                // After a message, what follows it (the next message, or a duplex command's first
+                // bytes) must stay readable at once: mark only the message as examined.
+                if (parsed)
+                {
+                    input.AdvanceTo(buffer.Start);
+                }
+                else
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
             }
         }
     }

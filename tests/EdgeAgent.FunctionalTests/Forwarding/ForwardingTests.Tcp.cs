@@ -118,6 +118,23 @@ public sealed partial class ForwardingTests
     }
 
     [Fact]
+    public async Task A_greeting_the_target_sends_as_soon_as_it_accepts_is_readable_at_once()
+    {
+        // Like an SSH server's banner: the bytes can arrive in the same read as the command's
+        // acceptance, and must not wait for more data to become readable.
+        await using var server = LoopbackTcpServer.Start();
+        await using var rig = await Rig.StartAsync(AllowLoopback);
+        for (var i = 0; i < 50; i++)
+        {
+            var opening = rig.Handle.OpenTcpStreamAsync("127.0.0.1", server.Port);
+            using var target = await server.AcceptAsync();
+            await SendAsync(target, "SSH-2.0-banner\r\n");
+            await using var stream = await opening;
+            (await ReadStringAsync(stream, "SSH-2.0-banner\r\n".Length)).Should().Be("SSH-2.0-banner\r\n", $"iteration {i}");
+        }
+    }
+
+    [Fact]
     public async Task Default_policy_denies_every_target_and_the_error_names_the_rule()
     {
         await using var echo = LoopbackTcpServer.StartEcho();

@@ -74,8 +74,12 @@ public class EdgeTunnelStream : Stream
     public void Abort(string? reason = null) =>
         _channel.Reset(ProtocolErrorCode.Cancelled, reason ?? "The stream was aborted.");
 
+    // RS0027: these overrides keep Stream's own optional token, so that callers of the derived type
+    // can write stream.ReadAsync(buffer) as on any Stream.
+#pragma warning disable RS0027
+
     /// <inheritdoc />
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var input = _channel.Input;
         while (true)
@@ -108,7 +112,7 @@ public class EdgeTunnelStream : Stream
     }
 
     /// <inheritdoc />
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         try
         {
@@ -119,6 +123,7 @@ public class EdgeTunnelStream : Stream
             throw new IOException($"The tunnel channel was closed: {ex.Message}", ex);
         }
     }
+#pragma warning restore RS0027
 
     /// <inheritdoc />
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

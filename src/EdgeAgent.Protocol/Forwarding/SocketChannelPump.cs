@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using EdgeAgent.Protocol.Session;
 
 namespace EdgeAgent.Protocol.Forwarding;
@@ -177,9 +178,50 @@ internal static class SocketChannelPump
             return;
         }
 
+        // The channel's input arrives in pipe segments of a few KiB: one gathered send per read
+        // instead of one system call per segment.
+        var segments = new List<ArraySegment<byte>>();
         foreach (var segment in data)
         {
-            await SendAllAsync(socket, segment, cancellationToken);
+            if (!MemoryMarshal.TryGetArray(segment, out var array))
+            {
+                segments.Clear();
+                break;
+            }
+
+            segments.Add(array);
+        }
+
+        if (segments.Count == 0)
+        {
+            foreach (var segment in data)
+            {
+                await SendAllAsync(socket, segment, cancellationToken);
+            }
+
+            return;
+        }
+
+        var remaining = data.Length;
+        while (remaining > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var sent = await socket.SendAsync(segments, SocketFlags.None);
+            remaining -= sent;
+            while (sent > 0 && segments.Count > 0)
+            {
+                var first = segments[0];
+                if (sent >= first.Count)
+                {
+                    sent -= first.Count;
+                    segments.RemoveAt(0);
+                }
+                else
+                {
+                    segments[0] = first[sent..];
+                    sent = 0;
+                }
+            }
         }
     }
 

@@ -183,8 +183,9 @@ internal static class RpcMessages
             }
             finally
             {
-                // After a message, what follows it (the next message, or a duplex command's first
-                // bytes) must stay readable at once: mark only the message as examined.
+                // After a message, only it was consumed and examined: the bytes behind it may hold
+                // the next message already, and the next read must return them without waiting
+                // for more data (which a sender out of credit would never send).
                 if (parsed)
                 {
                     input.AdvanceTo(buffer.Start);

@@ -2,8 +2,9 @@
 # The project's test command: bash eng/test.sh [extra dotnet test arguments, e.g. --filter Category=Docker]
 #
 # On a fresh Debian machine (as root) it provisions what the tests need and then runs them all:
-#   1. a Docker engine on /var/run/docker.sock (apt-get installs docker.io, busybox-static and
-#      docker-compose if missing, starts dockerd in the background and waits for it);
+#   1. a Docker engine on /var/run/docker.sock (apt-get installs docker.io, busybox-static,
+#      docker-compose and, for the forwarding tests, openssh-server/openssh-client if missing,
+#      starts dockerd in the background and waits for it);
 #   2. the local test image edgeagent-test/busybox:latest, made with `docker import` from a root
 #      file system around Debian's static busybox (nothing is ever pulled: no registry is reachable);
 #   3. dotnet test of the solution with TRX results in artifacts/test-results, then one summary line
@@ -54,6 +55,10 @@ install_missing_packages() {
         missing+=(busybox-static)
     fi
     command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+    # The forwarding tests run a real sshd on a loopback port and the real ssh client through the tunnel.
+    [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+    command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+    command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
     if ((${#missing[@]} == 0)); then
         return 0
     fi

@@ -26,7 +26,7 @@ internal sealed class TunnelSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly bool _isConnector;
     private readonly Dictionary<uint, TunnelChannel> _channels = [];
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly WriteGate _writeLock = new();
     private readonly SemaphoreSlim _openSlots;
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource<SessionCloseInfo> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -377,8 +377,12 @@ internal sealed class TunnelSession : IAsyncDisposable
                 }
             },
             (channel.Id, Data: data, Close: close),
-            cancellationToken);
+            cancellationToken,
+            bulk: data.Length > BulkThreshold);
     }
+
+    /// <summary>Data frames larger than this wait behind control frames and small messages.</summary>
+    internal const int BulkThreshold = 2048;
 
     internal ValueTask SendCloseAsync(TunnelChannel channel, CancellationToken cancellationToken) =>
         WriteAsync(static (output, id) => FrameWriter.WriteClose(output, id), channel.Id, cancellationToken);
@@ -412,9 +416,9 @@ internal sealed class TunnelSession : IAsyncDisposable
     }
 
     /// <summary>Serialises one batch of frames to the transport and flushes once.</summary>
-    private async ValueTask WriteAsync<TState>(Action<IBufferWriter<byte>, TState> write, TState state, CancellationToken cancellationToken)
+    private async ValueTask WriteAsync<TState>(Action<IBufferWriter<byte>, TState> write, TState state, CancellationToken cancellationToken, bool bulk = false)
     {
-        await _writeLock.WaitAsync(cancellationToken);
+        await _writeLock.EnterAsync(bulk, cancellationToken);
         try
         {
             if (IsClosed)
@@ -765,7 +769,7 @@ internal sealed class TunnelSession : IAsyncDisposable
         }
 
         // Best effort: do not wait behind a writer stuck on backpressure.
-        if (await _writeLock.WaitAsync(TimeSpan.FromMilliseconds(200)))
+        if (await _writeLock.TryEnterAsync(TimeSpan.FromMilliseconds(200)))
         {
             try
             {
@@ -816,7 +820,7 @@ internal sealed class TunnelSession : IAsyncDisposable
     private async Task CompleteTransportAsync()
     {
         // Wait for an in-progress write (bounded) so the go-away is not cut off.
-        var locked = await _writeLock.WaitAsync(TimeSpan.FromSeconds(1));
+        var locked = await _writeLock.TryEnterAsync(TimeSpan.FromSeconds(1));
         try
         {
             await _transport.Output.CompleteAsync();

@@ -67,12 +67,15 @@ internal static class FrameReader
             return false;
         }
 
-        var body = buffer.Slice(PrefixLength, length);
-        if (!body.IsSingleSegment || !TryParseHotFrame(body, body.FirstSpan, out frame))
+        // Fast path: the whole frame in the first segment, parsed from the span without slicing the sequence first.
+        if (first.Length >= PrefixLength + length && TryParseHotFrame(buffer, first.Slice(PrefixLength, (int)length), out frame))
         {
-            frame = ParseEnvelope(body);
+            buffer = buffer.Slice(PrefixLength + length);
+            return true;
         }
 
+        var body = buffer.Slice(PrefixLength, length);
+        frame = ParseEnvelope(body);
         buffer = buffer.Slice(body.End);
         return true;
     }
@@ -84,7 +87,10 @@ internal static class FrameReader
     /// false and goes to the general reader, which decides (and is what the split tests check
     /// this path against).
     /// </summary>
-    private static bool TryParseHotFrame(in ReadOnlySequence<byte> body, ReadOnlySpan<byte> span, out Frame frame)
+    /// <param name="buffer">The input, starting at the frame's length prefix: payloads are sliced from it.</param>
+    /// <param name="span">The envelope (after the prefix), contiguous.</param>
+    /// <param name="frame">The frame.</param>
+    private static bool TryParseHotFrame(in ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> span, out Frame frame)
     {
         frame = default;
         if (span.Length < 3 || span[0] is < 0x92 or > 0x94)
@@ -113,7 +119,7 @@ internal static class FrameReader
                 break;
 
             case FrameType.Data when count == 3:
-                if (!TryReadBinSlice(body, span, ref position, out var data))
+                if (!TryReadBinSlice(buffer, span, ref position, out var data))
                 {
                     return false;
                 }
@@ -122,7 +128,7 @@ internal static class FrameReader
                 break;
 
             case FrameType.Open when count == 4:
-                if (!TryReadCompactUInt(span, ref position, out var kind) || !TryReadBinSlice(body, span, ref position, out var payload))
+                if (!TryReadCompactUInt(span, ref position, out var kind) || !TryReadBinSlice(buffer, span, ref position, out var payload))
                 {
                     return false;
                 }
@@ -179,8 +185,8 @@ internal static class FrameReader
         }
     }
 
-    /// <summary>Nil or bin8/16/32 whose bytes are all present; the payload is a slice of <paramref name="body"/>, not a copy.</summary>
-    private static bool TryReadBinSlice(in ReadOnlySequence<byte> body, ReadOnlySpan<byte> span, ref int position, out ReadOnlySequence<byte> payload)
+    /// <summary>Nil or bin8/16/32 whose bytes are all present; the payload is a slice of <paramref name="buffer"/> (which starts at the length prefix), not a copy.</summary>
+    private static bool TryReadBinSlice(in ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> span, ref int position, out ReadOnlySequence<byte> payload)
     {
         payload = ReadOnlySequence<byte>.Empty;
         if (position >= span.Length)
@@ -217,7 +223,7 @@ internal static class FrameReader
             return false;
         }
 
-        payload = body.Slice(position + header, length);
+        payload = buffer.Slice(PrefixLength + position + header, length);
         position += header + (int)length;
         return true;
     }

@@ -155,25 +155,68 @@ internal static class RpcMessages
     /// <summary>
     /// Reads the next message, or returns null at the end of the stream.
     /// </summary>
+    /// <remarks>
+    /// A message may be larger than the channel's receive window. Its bytes are then never all
+    /// buffered in the channel at once, and leaving them there unconsumed would withhold the credit
+    /// the sender needs to send the rest (a deadlock). So an incomplete message is moved out of the
+    /// channel as it arrives, returning its credit, and assembled here in a buffer that grows with
+    /// what actually arrived (never beyond <paramref name="maxMessageSize"/>).
+    /// When a message is returned, the bytes after it are left unexamined: marking them examined
+    /// would make the next read wait for new data even though they may already hold the next
+    /// message, and the sender may be waiting for the credit of exactly those bytes.
+    /// </remarks>
     /// <exception cref="EdgeCommandException">The message is malformed or too large.</exception>
     public static async ValueTask<RpcMessage?> ReadAsync(PipeReader input, int maxMessageSize, CancellationToken cancellationToken)
     {
+        byte[]? partial = null;
+        var partialLength = 0;
+        var total = 0;
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
-            var parsed = false;
+            var examined = buffer.End;
             try
             {
-                if (TryParse(ref buffer, maxMessageSize, out var message))
+                if (partial is null)
                 {
-                    parsed = true;
-                    return message;
+                    if (TryParse(ref buffer, maxMessageSize, out var message))
+                    {
+                        examined = buffer.Start;
+                        return message;
+                    }
+
+                    if (buffer.Length >= FrameReader.PrefixLength)
+                    {
+                        // TryParse has validated the length prefix against the limit.
+                        total = FrameReader.PrefixLength + (int)ReadPrefix(buffer);
+                        partial = new byte[Math.Min(total, Math.Max(4096, (int)Math.Min(buffer.Length * 2, int.MaxValue)))];
+                    }
+                }
+
+                if (partial is not null)
+                {
+                    var take = (int)Math.Min(buffer.Length, total - partialLength);
+                    if (partialLength + take > partial.Length)
+                    {
+                        Array.Resize(ref partial, (int)Math.Min(total, Math.Max(partialLength + take, 2L * partial.Length)));
+                    }
+
+                    buffer.Slice(0, take).CopyTo(partial.AsSpan(partialLength));
+                    partialLength += take;
+                    buffer = buffer.Slice(take);
+                    if (partialLength == total)
+                    {
+                        examined = buffer.Start;
+                        var whole = new ReadOnlySequence<byte>(partial, 0, total);
+                        TryParse(ref whole, maxMessageSize, out var assembled);
+                        return assembled;
+                    }
                 }
 
                 if (result.IsCompleted)
                 {
-                    if (!buffer.IsEmpty)
+                    if (!buffer.IsEmpty || partial is not null)
                     {
                         throw new EdgeCommandException(EdgeErrorCodes.Unavailable, "The response ended in the middle of a message.");
                     }
@@ -183,19 +226,16 @@ internal static class RpcMessages
             }
             finally
             {
-                // After a message, only it was consumed and examined: the bytes behind it may hold
-                // the next message already, and the next read must return them without waiting
-                // for more data (which a sender out of credit would never send).
-                if (parsed)
-                {
-                    input.AdvanceTo(buffer.Start);
-                }
-                else
-                {
-                    input.AdvanceTo(buffer.Start, buffer.End);
-                }
+                input.AdvanceTo(buffer.Start, examined);
             }
         }
+    }
+
+    private static uint ReadPrefix(in ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> prefix = stackalloc byte[FrameReader.PrefixLength];
+        buffer.Slice(0, FrameReader.PrefixLength).CopyTo(prefix);
+        return BinaryPrimitives.ReadUInt32BigEndian(prefix);
     }
 
     private static bool TryParse(ref ReadOnlySequence<byte> buffer, int maxMessageSize, out RpcMessage message)

@@ -101,8 +101,9 @@ public sealed class SnapshotAndEngineOutageTests
     }
 
     /// <summary>
-    /// A second dockerd with its own socket, data and exec roots and no networking, so stopping it
-    /// does not disturb the shared engine other tests use.
+    /// A second dockerd with its own socket, data and exec roots, in its own network namespace and
+    /// without a bridge, so starting and stopping it cannot disturb the shared engine other tests
+    /// use (a dockerd started with <c>--bridge none</c> deletes <c>docker0</c> in its namespace).
     /// </summary>
     private sealed class PrivateDockerd : IAsyncDisposable
     {
@@ -131,9 +132,9 @@ public sealed class SnapshotAndEngineOutageTests
         {
             var dockerd = new[] { "/usr/bin/dockerd", "/usr/sbin/dockerd", "/usr/local/bin/dockerd" }.FirstOrDefault(File.Exists)
                 ?? throw new InvalidOperationException("dockerd is not installed (eng/test.sh installs docker.io).");
-            var info = new ProcessStartInfo(dockerd,
+            var info = new ProcessStartInfo("unshare",
             [
-                "--host", Endpoint, "--data-root", Path.Combine(_root, "data"), "--exec-root", Path.Combine(_root, "exec"),
+                "--net", dockerd, "--host", Endpoint, "--data-root", Path.Combine(_root, "data"), "--exec-root", Path.Combine(_root, "exec"),
                 "--pidfile", Path.Combine(_root, "docker.pid"), "--bridge", "none", "--iptables=false", "--ip-masq=false",
                 "--storage-driver", "vfs",
             ])

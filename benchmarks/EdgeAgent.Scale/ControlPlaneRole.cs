@@ -36,13 +36,17 @@ internal static class ControlPlaneRole
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
-        builder.Services.AddEdgeControlPlane(o =>
+        var controlPlane = builder.Services.AddEdgeControlPlane(o =>
         {
             o.KeepaliveInterval = keepalive;
             o.HeartbeatGracePeriod = keepalive * 3;
             o.HandshakesPerSecondPerAddress = 0; // every agent comes from 127.0.0.1
             o.PublicUrl = $"http://127.0.0.1:{port}";
-        }).UseSqlite($"Data Source={database}");
+        });
+        if (args.String("store", "sqlite") == "sqlite")
+        {
+            controlPlane.UseSqlite($"Data Source={database}");
+        }
 
         var app = builder.Build();
         app.MapEdgeAgents();

@@ -87,6 +87,8 @@ internal static class Coordinator
                 report.Reference[n] = sample;
                 Console.WriteLine($"reference n={n}: connected {connected}, {sample}");
             }
+
+            await HoldAsync(settings, server);
         }
         finally
         {
@@ -100,7 +102,7 @@ internal static class Coordinator
     {
         var port = FreePort();
         var db = Path.Combine(work, "control-plane.db");
-        string[] controlPlaneArgs = ["--role", "control-plane", "--port", port.ToString(Inv), "--db", db, "--keepalive", settings.Keepalive.TotalSeconds.ToString(Inv)];
+        string[] controlPlaneArgs = ["--role", "control-plane", "--port", port.ToString(Inv), "--db", db, "--keepalive", settings.Keepalive.TotalSeconds.ToString(Inv), "--store", settings.Store];
         var controlPlane = ChildProcess.Start("control-plane", controlPlaneArgs);
         var agents = new List<ChildProcess>();
         try
@@ -145,14 +147,28 @@ internal static class Coordinator
                 Console.WriteLine($"control plane n={n}: {sample}");
             }
 
+            await HoldAsync(settings, controlPlane);
+            if (settings.SkipLoad && settings.SkipStorm)
+            {
+                return;
+            }
+
             // Commands at load: one per agent per second.
-            var before = await StatsAsync(http, gc: false);
-            var load = await (await http.PostAsync(new Uri($"/scale/load?seconds={settings.LoadDuration.TotalSeconds.ToString(Inv)}&rate={max}", UriKind.Relative), null))
-                .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<LoadResult>();
-            var after = await StatsAsync(http, gc: false);
-            report.Load = load;
-            report.LoadCpu = (after.CpuMilliseconds - before.CpuMilliseconds) / 1000 / Math.Max(load!.Seconds, 0.001);
-            Console.WriteLine($"load: {load}, control-plane CPU {report.LoadCpu:0.00} cores");
+            if (!settings.SkipLoad)
+            {
+                var before = await StatsAsync(http, gc: false);
+                var load = await (await http.PostAsync(new Uri($"/scale/load?seconds={settings.LoadDuration.TotalSeconds.ToString(Inv)}&rate={max}", UriKind.Relative), null))
+                    .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<LoadResult>();
+                var after = await StatsAsync(http, gc: false);
+                report.Load = load;
+                report.LoadCpu = (after.CpuMilliseconds - before.CpuMilliseconds) / 1000 / Math.Max(load!.Seconds, 0.001);
+                Console.WriteLine($"load: {load}, control-plane CPU {report.LoadCpu:0.00} cores");
+            }
+
+            if (settings.SkipStorm)
+            {
+                return;
+            }
 
             // Reconnect storms: full jitter, then plain exponential, each after a stable connection.
             foreach (var plain in new[] { false, true })
@@ -208,6 +224,16 @@ internal static class Coordinator
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>With <c>--hold S</c>, keeps the server up for S seconds (to attach a profiler).</summary>
+    private static async Task HoldAsync(Settings settings, ChildProcess server)
+    {
+        if (settings.Hold > TimeSpan.Zero)
+        {
+            Console.WriteLine($"holding {server.Name} (pid {server.Id}) for {settings.Hold.TotalSeconds} s");
+            await Task.Delay(settings.Hold);
+        }
+    }
 
     /// <summary>Agent and echo-client processes are not measured: workstation GC keeps them small.</summary>
     private static readonly Dictionary<string, string> ClientEnvironment = new() { ["DOTNET_gcServer"] = "0" };
@@ -307,7 +333,11 @@ internal static class Coordinator
         TimeSpan MaxDelay,
         TimeSpan Stable,
         TimeSpan StormTimeout,
-        bool SkipReference)
+        bool SkipReference,
+        bool SkipLoad,
+        bool SkipStorm,
+        string Store,
+        TimeSpan Hold)
     {
         public TimeSpan ConnectTimeout(int n) => TimeSpan.FromSeconds(30 + (n / StartRate * 3));
 
@@ -327,7 +357,11 @@ internal static class Coordinator
                 args.Seconds("max-delay", quick ? 2 : 60),
                 args.Seconds("stable", quick ? 1 : 30),
                 args.Seconds("storm-timeout", quick ? 20 : 300),
-                args.Flag("skip-reference"));
+                args.Flag("skip-reference"),
+                args.Flag("skip-load"),
+                args.Flag("skip-storm"),
+                args.String("store", "sqlite"),
+                args.Seconds("hold", 0));
         }
     }
 

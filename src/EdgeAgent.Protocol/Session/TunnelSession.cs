@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using EdgeAgent.Protocol.Frames;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -291,7 +292,42 @@ internal sealed class TunnelSession : IAsyncDisposable
             Interlocked.Decrement(ref _pendingOpens);
         }
 
-        TunnelChannel channel;
+        // The id is allocated under the write lock, so opens reach the wire in id order: the peer
+        // rejects an open whose id is not above every id it has seen (concurrent opens used to
+        // race between allocating the id and taking the write lock).
+        var opened = new StrongBox<TunnelChannel?>();
+        try
+        {
+            await WriteAsync(
+                static (output, state) =>
+                {
+                    var channel = state.Session.AddLocalChannel(state.Kind, state.Payload);
+                    state.Opened.Value = channel;
+                    FrameWriter.WriteOpen(output, channel.Id, state.Kind, state.Payload.Span);
+                },
+                (Session: this, Opened: opened, Kind: kind, Payload: payload),
+                cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            if (opened.Value is { } channel)
+            {
+                channel.Abort(new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent."));
+            }
+            else if (ex is not ProtocolException { Code: ProtocolErrorCode.Shutdown })
+            {
+                _openSlots.Release(); // AddLocalChannel releases it when it refuses
+            }
+
+            throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent.", ex);
+        }
+
+        return opened.Value!;
+    }
+
+    /// <summary>Allocates the next local id and registers its channel; called under the write lock.</summary>
+    private TunnelChannel AddLocalChannel(uint kind, ReadOnlyMemory<byte> payload)
+    {
         lock (_channels)
         {
             if (IsClosed || _localGoingAway || _remoteGoAway is not null)
@@ -302,21 +338,10 @@ internal sealed class TunnelSession : IAsyncDisposable
 
             var id = _nextLocalId;
             _nextLocalId += 2;
-            channel = new TunnelChannel(this, id, openedLocally: true, kind, payload, _options.InitialWindow, _remote.InitialWindow);
+            var channel = new TunnelChannel(this, id, openedLocally: true, kind, payload, _options.InitialWindow, _remote.InitialWindow);
             _channels.Add(id, channel);
+            return channel;
         }
-
-        try
-        {
-            await WriteAsync(static (output, state) => FrameWriter.WriteOpen(output, state.Channel.Id, state.Kind, state.Payload.Span), (Channel: channel, Kind: kind, Payload: payload), cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            channel.Abort(new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent."));
-            throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent.", ex);
-        }
-
-        return channel;
     }
 
     internal void RemoveChannel(TunnelChannel channel)

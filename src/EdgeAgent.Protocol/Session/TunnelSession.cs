@@ -270,7 +270,16 @@ internal sealed class TunnelSession : IAsyncDisposable
 
     /// <summary>Opens a channel, sending <paramref name="payload"/> in the open frame.</summary>
     /// <exception cref="ProtocolException">The session is closing or closed, or too many opens are pending.</exception>
-    public async ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    public ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
+        OpenChannelAsync(kind, payload, completeWrites: false, cancellationToken);
+
+    /// <summary>
+    /// Opens a channel, sending <paramref name="payload"/> in the open frame; with
+    /// <paramref name="completeWrites"/> also half-closes it in the same write (a unary command
+    /// has nothing more to send), saving a flush and a transport message.
+    /// </summary>
+    /// <exception cref="ProtocolException">The session is closing or closed, or too many opens are pending.</exception>
+    public async ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, bool completeWrites, CancellationToken cancellationToken = default)
     {
         if (payload.Length + 32 > _remote.MaxFrameSize)
         {
@@ -304,8 +313,12 @@ internal sealed class TunnelSession : IAsyncDisposable
                     var channel = state.Session.AddLocalChannel(state.Kind, state.Payload);
                     state.Opened.Value = channel;
                     FrameWriter.WriteOpen(output, channel.Id, state.Kind, state.Payload.Span);
+                    if (state.CompleteWrites)
+                    {
+                        FrameWriter.WriteClose(output, channel.Id);
+                    }
                 },
-                (Session: this, Opened: opened, Kind: kind, Payload: payload),
+                (Session: this, Opened: opened, Kind: kind, Payload: payload, CompleteWrites: completeWrites),
                 cancellationToken);
         }
         catch (Exception ex)
@@ -320,6 +333,11 @@ internal sealed class TunnelSession : IAsyncDisposable
             }
 
             throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent.", ex);
+        }
+
+        if (completeWrites)
+        {
+            opened.Value!.MarkLocalClosed();
         }
 
         return opened.Value!;

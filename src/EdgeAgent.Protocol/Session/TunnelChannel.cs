@@ -164,7 +164,8 @@ internal sealed class TunnelChannel
         }
     }
 
-    private void MarkLocalClosed()
+    /// <summary>Records that this side sent Close (also used when the open frame carried it).</summary>
+    internal void MarkLocalClosed()
     {
         bool done;
         lock (_gate)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using EdgeAgent.Protocol.Frames;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -283,7 +284,16 @@ internal sealed class TunnelSession : IAsyncDisposable
 
     /// <summary>Opens a channel, sending <paramref name="payload"/> in the open frame.</summary>
     /// <exception cref="ProtocolException">The session is closing or closed, or too many opens are pending.</exception>
-    public async ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    public ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
+        OpenChannelAsync(kind, payload, completeWrites: false, cancellationToken);
+
+    /// <summary>
+    /// Opens a channel, sending <paramref name="payload"/> in the open frame; with
+    /// <paramref name="completeWrites"/> also half-closes it in the same write (a unary command
+    /// has nothing more to send), saving a flush and a transport message.
+    /// </summary>
+    /// <exception cref="ProtocolException">The session is closing or closed, or too many opens are pending.</exception>
+    public async ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, bool completeWrites, CancellationToken cancellationToken = default)
     {
         if (payload.Length + 32 > _remote.MaxFrameSize)
         {
@@ -305,7 +315,51 @@ internal sealed class TunnelSession : IAsyncDisposable
             Interlocked.Decrement(ref _pendingOpens);
         }
 
-        TunnelChannel channel;
+        // The id is allocated under the write lock, so opens reach the wire in id order: the peer
+        // rejects an open whose id is not above every id it has seen (concurrent opens used to
+        // race between allocating the id and taking the write lock).
+        var opened = new StrongBox<TunnelChannel?>();
+        try
+        {
+            await WriteAsync(
+                static (output, state) =>
+                {
+                    var channel = state.Session.AddLocalChannel(state.Kind, state.Payload);
+                    state.Opened.Value = channel;
+                    FrameWriter.WriteOpen(output, channel.Id, state.Kind, state.Payload.Span);
+                    if (state.CompleteWrites)
+                    {
+                        FrameWriter.WriteClose(output, channel.Id);
+                    }
+                },
+                (Session: this, Opened: opened, Kind: kind, Payload: payload, CompleteWrites: completeWrites),
+                cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            if (opened.Value is { } channel)
+            {
+                channel.Abort(new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent."));
+            }
+            else if (ex is not ProtocolException { Code: ProtocolErrorCode.Shutdown })
+            {
+                _openSlots.Release(); // AddLocalChannel releases it when it refuses
+            }
+
+            throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent.", ex);
+        }
+
+        if (completeWrites)
+        {
+            opened.Value!.MarkLocalClosed();
+        }
+
+        return opened.Value!;
+    }
+
+    /// <summary>Allocates the next local id and registers its channel; called under the write lock.</summary>
+    private TunnelChannel AddLocalChannel(uint kind, ReadOnlyMemory<byte> payload)
+    {
         lock (_channels)
         {
             if (IsClosed || _localGoingAway || _remoteGoAway is not null)
@@ -316,21 +370,10 @@ internal sealed class TunnelSession : IAsyncDisposable
 
             var id = _nextLocalId;
             _nextLocalId += 2;
-            channel = new TunnelChannel(this, id, openedLocally: true, kind, payload, _options.InitialWindow, _remote.InitialWindow);
+            var channel = new TunnelChannel(this, id, openedLocally: true, kind, payload, _options.InitialWindow, _remote.InitialWindow);
             _channels.Add(id, channel);
+            return channel;
         }
-
-        try
-        {
-            await WriteAsync(static (output, state) => FrameWriter.WriteOpen(output, state.Channel.Id, state.Kind, state.Payload.Span), (Channel: channel, Kind: kind, Payload: payload), cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            channel.Abort(new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent."));
-            throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent.", ex);
-        }
-
-        return channel;
     }
 
     internal void RemoveChannel(TunnelChannel channel)

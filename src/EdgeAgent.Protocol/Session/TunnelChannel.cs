@@ -45,6 +45,7 @@ internal sealed class TunnelChannel
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: 0,
             resumeWriterThreshold: 0,
+            minimumSegmentSize: Math.Min(receiveWindow, 64 * 1024),
             useSynchronizationContext: false));
         _input = new ChannelInput(this, _inbound.Reader);
     }

@@ -214,8 +214,10 @@ internal sealed partial class CommandDispatcher
                     break;
             }
         }
-        catch (Exception ex) when (channel.Aborted.IsCancellationRequested)
+        catch (Exception ex) when (channel.AbortReason is not null || channel.Aborted.IsCancellationRequested)
         {
+            // AbortReason is set before anything is woken, so a handler whose write failed because
+            // of the abort is classified here even if the Aborted callbacks are still running.
             // The caller cancelled or the session ended: nobody is listening.
             DispatcherLog.CommandAbandoned(_logger, header.Name, ex.GetType().Name);
         }

@@ -45,6 +45,7 @@ internal sealed class TunnelChannel
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: 0,
             resumeWriterThreshold: 0,
+            minimumSegmentSize: Math.Min(receiveWindow, 64 * 1024),
             useSynchronizationContext: false));
         _input = new ChannelInput(this, _inbound.Reader);
     }
@@ -269,12 +270,8 @@ internal sealed class TunnelChannel
 
     internal void OnRemoteReset(ProtocolErrorCode code, string message)
     {
-        lock (_gate)
-        {
-            _localClosed = true;
-            _remoteClosed = true;
-        }
-
+        // Abort marks both directions closed under the same lock that records the reason: a
+        // concurrent writer must see the reset's code, never "closed" without a reason.
         Abort(new ProtocolException(code, message));
     }
 
@@ -300,8 +297,8 @@ internal sealed class TunnelChannel
             _creditWaiter = null;
         }
 
-        waiter?.TrySetResult();
-        _inbound.Writer.Complete(reason.Code == ProtocolErrorCode.None ? null : reason);
+        // Cancel first, then wake blocked writers and the reader: whoever observes the abort
+        // through a failed read or write finds Aborted (and the tokens linked to it) already cancelled.
         try
         {
             _aborted.Cancel();
@@ -310,6 +307,9 @@ internal sealed class TunnelChannel
         {
             // A callback threw; the channel is gone either way.
         }
+
+        waiter?.TrySetResult();
+        _inbound.Writer.Complete(reason.Code == ProtocolErrorCode.None ? null : reason);
 
         _session.RemoveChannel(this);
     }

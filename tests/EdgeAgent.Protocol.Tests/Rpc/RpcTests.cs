@@ -74,9 +74,17 @@ public sealed class RpcTests
         var handlerCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Unary("wait", async call =>
         {
-            using var registration = call.CancellationToken.Register(handlerCancelled.SetResult);
             started.SetResult();
-            await Task.Delay(Timeout.Infinite, call.CancellationToken);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, call.CancellationToken);
+            }
+            catch (OperationCanceledException) when (call.CancellationToken.IsCancellationRequested)
+            {
+                handlerCancelled.SetResult();
+                throw;
+            }
+
             return [];
         })]);
         using var cancel = new CancellationTokenSource();
@@ -101,9 +109,17 @@ public sealed class RpcTests
             [DelegateCommand.Unary("slow", async call =>
             {
                 deadline = call.Deadline;
-                using var registration = call.CancellationToken.Register(handlerCancelled.SetResult);
                 started.SetResult();
-                await Task.Delay(Timeout.Infinite, call.CancellationToken);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, call.CancellationToken);
+                }
+                catch (OperationCanceledException) when (call.CancellationToken.IsCancellationRequested)
+                {
+                    handlerCancelled.SetResult();
+                    throw;
+                }
+
                 return [];
             })],
             new SessionOptions { KeepaliveInterval = TimeSpan.FromHours(1) },

@@ -74,13 +74,26 @@ public sealed class StreamingTests
     [Fact]
     public async Task A_consumer_that_stops_early_cancels_the_producer()
     {
-        var producerCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Set when the producer has stopped: its token fired, or its write failed with the caller's cancel.
+        var producerStopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Streaming("forever", async call =>
         {
-            using var registration = call.CancellationToken.Register(producerCancelled.SetResult);
-            for (var i = 0; ; i++)
+            try
             {
-                await call.WriteItemAsync(Item(i));
+                for (var i = 0; ; i++)
+                {
+                    await call.WriteItemAsync(Item(i));
+                }
+            }
+            catch (OperationCanceledException) when (call.CancellationToken.IsCancellationRequested)
+            {
+                producerStopped.TrySetResult("token");
+                throw;
+            }
+            catch (ProtocolException ex) when (ex.Code == ProtocolErrorCode.Cancelled)
+            {
+                producerStopped.TrySetResult("reset");
+                throw;
             }
         })]);
 
@@ -94,7 +107,7 @@ public sealed class StreamingTests
             }
         }
 
-        await Poll.Within(producerCancelled.Task);
+        (await Poll.Within(producerStopped.Task)).Should().BeOneOf("token", "reset");
         await Poll.UntilAsync(() => rpc.Callee.ChannelCount == 0 && rpc.Caller.ChannelCount == 0, "the channel is gone on both sides");
         rpc.Callee.IsClosed.Should().BeFalse();
     }

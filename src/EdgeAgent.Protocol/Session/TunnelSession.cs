@@ -346,6 +346,13 @@ internal sealed class TunnelSession : IAsyncDisposable
                 _openSlots.Release(); // AddLocalChannel releases it when it refuses
             }
 
+            if (opened.Value is null && IsClosed)
+            {
+                // The session ended before this open reached the wire: the same answer whichever
+                // check saw it first.
+                throw new ProtocolException(ProtocolErrorCode.Shutdown, "The session is closing.", ex);
+            }
+
             throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent.", ex);
         }
 

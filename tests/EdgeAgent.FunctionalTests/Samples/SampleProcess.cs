@@ -36,7 +36,7 @@ internal sealed class SampleProcess : IAsyncDisposable
     /// <summary>The sample's dll, built next to the tests (same configuration).</summary>
     public static string SamplePath(string folder, string assembly)
     {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
         var root = FindRepositoryRoot();
         var path = Path.Combine(root, "samples", folder, "bin", configuration, "net10.0", assembly + ".dll");
         if (!File.Exists(path))

@@ -155,23 +155,61 @@ internal static class RpcMessages
     /// <summary>
     /// Reads the next message, or returns null at the end of the stream.
     /// </summary>
+    /// <remarks>
+    /// Channel credit is returned only for consumed bytes, so a message larger than the window can
+    /// never arrive while its first part sits unconsumed in the channel. A message that is not
+    /// complete in the buffer is therefore copied out (and consumed) piece by piece into a buffer
+    /// that grows with what actually arrived, up to <paramref name="maxMessageSize"/>.
+    /// </remarks>
     /// <exception cref="EdgeCommandException">The message is malformed or too large.</exception>
     public static async ValueTask<RpcMessage?> ReadAsync(PipeReader input, int maxMessageSize, CancellationToken cancellationToken)
     {
+        ArrayBufferWriter<byte>? partial = null;
+        long total = 0;
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
+            var consumed = buffer.Start;
             try
             {
-                if (TryParse(ref buffer, maxMessageSize, out var message))
+                if (partial is null)
                 {
-                    return message;
+                    var parsing = buffer;
+                    if (TryParse(ref parsing, maxMessageSize, out var message))
+                    {
+                        consumed = parsing.Start;
+                        return message;
+                    }
+
+                    if (buffer.Length >= FrameReader.PrefixLength && !result.IsCompleted)
+                    {
+                        // TryParse validated the length: assemble the message from its pieces.
+                        total = FrameReader.PrefixLength + (long)ReadLength(buffer);
+                        partial = new ArrayBufferWriter<byte>((int)Math.Min(total, Math.Max(buffer.Length, 4096)));
+                    }
+                }
+
+                if (partial is not null)
+                {
+                    var take = buffer.Slice(0, Math.Min(buffer.Length, total - partial.WrittenCount));
+                    foreach (var segment in take)
+                    {
+                        partial.Write(segment.Span);
+                    }
+
+                    consumed = take.End;
+                    if (partial.WrittenCount == total)
+                    {
+                        var whole = new ReadOnlySequence<byte>(partial.WrittenMemory);
+                        TryParse(ref whole, maxMessageSize, out var assembled);
+                        return assembled;
+                    }
                 }
 
                 if (result.IsCompleted)
                 {
-                    if (!buffer.IsEmpty)
+                    if (partial is not null || !buffer.Slice(consumed).IsEmpty)
                     {
                         throw new EdgeCommandException(EdgeErrorCodes.Unavailable, "The response ended in the middle of a message.");
                     }
@@ -181,9 +219,16 @@ internal static class RpcMessages
             }
             finally
             {
-                input.AdvanceTo(buffer.Start, buffer.End);
+                input.AdvanceTo(consumed, buffer.End);
             }
         }
+    }
+
+    private static uint ReadLength(in ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> prefix = stackalloc byte[FrameReader.PrefixLength];
+        buffer.Slice(0, FrameReader.PrefixLength).CopyTo(prefix);
+        return BinaryPrimitives.ReadUInt32BigEndian(prefix);
     }
 
     private static bool TryParse(ref ReadOnlySequence<byte> buffer, int maxMessageSize, out RpcMessage message)

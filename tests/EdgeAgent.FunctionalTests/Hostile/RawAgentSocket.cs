@@ -79,7 +79,8 @@ internal sealed class RawAgentSocket : IAsyncDisposable
     /// <summary>Reads the next frame; null when the server closed the connection.</summary>
     public async Task<ReceivedFrame?> ReadFrameAsync(TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));
+        var wait = timeout ?? TimeSpan.FromSeconds(15);
+        using var cts = new CancellationTokenSource(wait > TimeSpan.Zero ? wait : TimeSpan.FromMilliseconds(1));
         while (true)
         {
             var sequence = new ReadOnlySequence<byte>(_pending);
@@ -107,6 +108,32 @@ internal sealed class RawAgentSocket : IAsyncDisposable
 
             _pending = [.. _pending, .. _receive.AsSpan(0, result.Count)];
         }
+    }
+
+    /// <summary>Reads until a frame of <paramref name="type"/> arrives, answering pings on the way; null when the server closed.</summary>
+    /// <exception cref="TimeoutException">Nothing of that type arrived within 15 s (pings do not count).</exception>
+    public async Task<ReceivedFrame?> ReadUntilAsync(FrameType type, uint? channel = null)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (await ReadFrameAsync(deadline - DateTime.UtcNow) is { } frame)
+        {
+            if (frame.Type == type && (channel is null || frame.Channel == channel))
+            {
+                return frame;
+            }
+
+            if (frame.Type == FrameType.Ping)
+            {
+                await SendFramesAsync(b => FrameWriter.WritePong(b, frame.Value));
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"No {type} frame within 15 s.");
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -21,14 +21,17 @@ internal sealed record ReceivedFrame(FrameType Type, uint Channel, ulong Value, 
 /// </summary>
 internal sealed class RawAgentSocket : IAsyncDisposable
 {
-    private readonly ClientWebSocket _socket;
+    private readonly WebSocket _socket;
     private readonly byte[] _receive = new byte[64 * 1024];
     private byte[] _pending = [];
 
-    private RawAgentSocket(ClientWebSocket socket)
+    private RawAgentSocket(WebSocket socket)
     {
         _socket = socket;
     }
+
+    /// <summary>Drives an accepted server-side socket the same way (the hostile control plane).</summary>
+    public static RawAgentSocket Wrap(WebSocket socket) => new(socket);
 
     public WebSocketState State => _socket.State;
 

@@ -2,8 +2,9 @@
 # The project's test command: bash eng/test.sh [extra dotnet test arguments, e.g. --filter Category=Docker]
 #
 # On a fresh Debian machine (as root) it provisions what the tests need and then runs them all:
-#   1. a Docker engine on /var/run/docker.sock (apt-get installs docker.io, busybox-static and
-#      docker-compose if missing, starts dockerd in the background and waits for it);
+#   1. a Docker engine on /var/run/docker.sock (apt-get installs docker.io, busybox-static,
+#      docker-compose and, for the forwarding tests, openssh-server/openssh-client if missing,
+#      starts dockerd in the background and waits for it);
 #   2. the local test image edgeagent-test/busybox:latest, made with `docker import` from a root
 #      file system around Debian's static busybox (nothing is ever pulled: no registry is reachable);
 #   3. dotnet test of the solution with TRX results in artifacts/test-results, then one summary line
@@ -18,6 +19,9 @@
 #   EDGEAGENT_VERIFY_DOCKER=1    run the engine self-check (published port, volume, exec, network)
 #                                even when the engine was already running.
 #   DOCKER_HOST                  use that engine instead of the local socket (it is never provisioned).
+#   EDGEAGENT_SKIP_PACKAGE_SMOKE=1  skip eng/package-smoke.sh (packs the packages and builds a host from
+#                                them; it runs after a full, unfiltered test run).
+#   EDGEAGENT_PROVISION_ONLY=1   provision the engine and the test image, then exit (eng/quickstart.sh uses it).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,6 +55,10 @@ install_missing_packages() {
         missing+=(busybox-static)
     fi
     command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+    # The forwarding tests run a real sshd on a loopback port and the real ssh client through the tunnel.
+    [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+    command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+    command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
     if ((${#missing[@]} == 0)); then
         return 0
     fi
@@ -300,6 +308,11 @@ if ! engine_answers; then
     log "no Docker engine answers: Docker tests will be skipped"
 fi
 
+if [[ "${EDGEAGENT_PROVISION_ONLY:-}" == "1" ]]; then
+    engine_answers || die "no Docker engine answers"
+    exit 0
+fi
+
 rm -rf "$results_dir"
 mkdir -p "$results_dir"
 log "dotnet test EdgeAgent.Sdk.sln -c Release${*:+ $*}"
@@ -325,6 +338,9 @@ if ((test_exit != 0)); then
 fi
 if ((failed > 0)); then
     exit 1
+fi
+if [[ "${EDGEAGENT_SKIP_PACKAGE_SMOKE:-}" != "1" && $# -eq 0 ]]; then
+    bash "$(dirname "${BASH_SOURCE[0]}")/package-smoke.sh"
 fi
 if ((passed + skipped == 0)); then
     log "warning: no test ran"

@@ -21,9 +21,11 @@ public static class EdgeControlPlaneSqliteExtensions
         var database = new SqliteDatabase(connectionString);
         builder.Services.RemoveAll<IEdgeAgentStore>();
         builder.Services.RemoveAll<IEdgeAuditStore>();
+        builder.Services.RemoveAll<IEdgeStackStore>();
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton<IEdgeAgentStore, SqliteAgentStore>();
         builder.Services.AddSingleton<IEdgeAuditStore, SqliteAuditStore>();
+        builder.Services.AddSingleton<IEdgeStackStore, SqliteStackStore>();
         return builder;
     }
 }

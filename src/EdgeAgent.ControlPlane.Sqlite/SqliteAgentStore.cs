@@ -35,6 +35,7 @@ internal sealed class SqliteAgentStore(SqliteDatabase database) : IEdgeAgentStor
 
     public async Task<bool> TryAddAsync(EdgeAgentRecord record, CancellationToken cancellationToken = default)
     {
+        using var turn = await database.EnterWriterAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"INSERT OR IGNORE INTO agents ({Columns}) VALUES ($id, $name, $labels, $created, $hash, $prev, $prevExp, $revoked, $last)";
@@ -44,6 +45,7 @@ internal sealed class SqliteAgentStore(SqliteDatabase database) : IEdgeAgentStor
 
     public async Task UpdateAsync(EdgeAgentRecord record, CancellationToken cancellationToken = default)
     {
+        using var turn = await database.EnterWriterAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """

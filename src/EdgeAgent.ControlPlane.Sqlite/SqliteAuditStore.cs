@@ -1,31 +1,89 @@
+using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 
 namespace EdgeAgent.ControlPlane.Sqlite;
 
-/// <summary>The audit trail in SQLite; an append is committed before the returned task completes.</summary>
+/// <summary>
+/// The audit trail in SQLite; an append is committed before the returned task completes.
+/// Appends are group-committed: whoever holds the database's write turn writes every record
+/// queued so far in one transaction, so under load (an audit record per command) the cost is
+/// one commit per batch rather than per command, and appenders never contend for SQLite's lock.
+/// </summary>
 internal sealed class SqliteAuditStore(SqliteDatabase database) : IEdgeAuditStore
 {
+    private const int MaxBatch = 256;
+
+    private readonly ConcurrentQueue<PendingAppend> _queue = new();
+
     public async Task<EdgeAuditRecord> AppendAsync(EdgeAuditRecord record, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO audit (ts, event, caller, agent_id, command, args_digest, idempotency_key, outcome, duration_ms, detail)
-            VALUES ($ts, $event, $caller, $agent, $command, $digest, $key, $outcome, $duration, $detail);
-            SELECT last_insert_rowid();
-            """;
-        command.Parameters.AddWithValue("$ts", SqliteDatabase.ToUnixMs(record.Timestamp));
-        command.Parameters.AddWithValue("$event", record.Event);
-        command.Parameters.AddWithValue("$caller", (object?)record.Caller ?? DBNull.Value);
-        command.Parameters.AddWithValue("$agent", (object?)record.AgentId ?? DBNull.Value);
-        command.Parameters.AddWithValue("$command", (object?)record.Command ?? DBNull.Value);
-        command.Parameters.AddWithValue("$digest", (object?)record.ArgumentsDigest ?? DBNull.Value);
-        command.Parameters.AddWithValue("$key", (object?)record.IdempotencyKey ?? DBNull.Value);
-        command.Parameters.AddWithValue("$outcome", (object?)record.Outcome ?? DBNull.Value);
-        command.Parameters.AddWithValue("$duration", (object?)record.DurationMs ?? DBNull.Value);
-        command.Parameters.AddWithValue("$detail", (object?)record.Detail ?? DBNull.Value);
-        var id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-        return record with { Id = id };
+        var pending = new PendingAppend(record);
+        _queue.Enqueue(pending);
+
+        // A record still queued when its caller gives up is written with the next batch.
+        using (await database.EnterWriterAsync(cancellationToken))
+        {
+            while (!pending.Completion.Task.IsCompleted)
+            {
+                await WriteBatchAsync(cancellationToken);
+            }
+        }
+
+        return await pending.Completion.Task;
+    }
+
+    private async Task WriteBatchAsync(CancellationToken cancellationToken)
+    {
+        var batch = new List<PendingAppend>(Math.Min(MaxBatch, _queue.Count));
+        while (batch.Count < MaxBatch && _queue.TryDequeue(out var next))
+        {
+            batch.Add(next);
+        }
+
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                INSERT INTO audit (ts, event, caller, agent_id, command, args_digest, idempotency_key, outcome, duration_ms, detail)
+                VALUES ($ts, $event, $caller, $agent, $command, $digest, $key, $outcome, $duration, $detail)
+                RETURNING id;
+                """;
+            var ids = new long[batch.Count];
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var record = batch[i].Record;
+                command.Parameters.Clear();
+                command.Parameters.AddWithValue("$ts", SqliteDatabase.ToUnixMs(record.Timestamp));
+                command.Parameters.AddWithValue("$event", record.Event);
+                command.Parameters.AddWithValue("$caller", (object?)record.Caller ?? DBNull.Value);
+                command.Parameters.AddWithValue("$agent", (object?)record.AgentId ?? DBNull.Value);
+                command.Parameters.AddWithValue("$command", (object?)record.Command ?? DBNull.Value);
+                command.Parameters.AddWithValue("$digest", (object?)record.ArgumentsDigest ?? DBNull.Value);
+                command.Parameters.AddWithValue("$key", (object?)record.IdempotencyKey ?? DBNull.Value);
+                command.Parameters.AddWithValue("$outcome", (object?)record.Outcome ?? DBNull.Value);
+                command.Parameters.AddWithValue("$duration", (object?)record.DurationMs ?? DBNull.Value);
+                command.Parameters.AddWithValue("$detail", (object?)record.Detail ?? DBNull.Value);
+                ids[i] = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Completion.TrySetResult(batch[i].Record with { Id = ids[i] });
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetException(ex);
+            }
+
+            throw;
+        }
     }
 
     public async Task<IReadOnlyList<EdgeAuditRecord>> QueryAsync(EdgeAuditQuery query, CancellationToken cancellationToken = default)
@@ -71,4 +129,11 @@ internal sealed class SqliteAuditStore(SqliteDatabase database) : IEdgeAuditStor
     }
 
     private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    private sealed class PendingAppend(EdgeAuditRecord record)
+    {
+        public EdgeAuditRecord Record { get; } = record;
+
+        public TaskCompletionSource<EdgeAuditRecord> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }

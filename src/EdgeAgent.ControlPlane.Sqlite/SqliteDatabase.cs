@@ -13,6 +13,7 @@ internal sealed class SqliteDatabase
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _initialized = new(1, 1);
+    private readonly SemaphoreSlim _writer = new(1, 1);
     private volatile bool _ready;
 
     public SqliteDatabase(string connectionString)
@@ -37,6 +38,18 @@ internal sealed class SqliteDatabase
         }
 
         return connection;
+    }
+
+    /// <summary>
+    /// Takes the process's single write turn. SQLite admits one writer at a time, and a writer
+    /// that finds the lock taken waits in the busy handler (sleeping and retrying), which under
+    /// load turns into seconds of latency; queuing for the turn here instead keeps writes FIFO
+    /// and the database lock uncontended. Readers (WAL) do not take it.
+    /// </summary>
+    public async Task<WriteTurn> EnterWriterAsync(CancellationToken cancellationToken)
+    {
+        await _writer.WaitAsync(cancellationToken);
+        return new WriteTurn(_writer);
     }
 
     private async Task InitializeAsync(SqliteConnection connection, CancellationToken cancellationToken)
@@ -81,8 +94,9 @@ internal sealed class SqliteDatabase
                 CREATE TABLE IF NOT EXISTS stacks (
                     agent_id TEXT NOT NULL,
                     name TEXT NOT NULL,
-                    version INTEGER NOT NULL,
-                    document BLOB NOT NULL,
+                    request BLOB NOT NULL,
+                    remove INTEGER NOT NULL,
+                    remove_volumes INTEGER NOT NULL,
                     updated_at INTEGER NOT NULL,
                     PRIMARY KEY (agent_id, name));
                 """, cancellationToken);
@@ -104,4 +118,10 @@ internal sealed class SqliteDatabase
     public static long ToUnixMs(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
 
     public static DateTimeOffset FromUnixMs(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
+
+    /// <summary>Releases the write turn when disposed.</summary>
+    internal readonly struct WriteTurn(SemaphoreSlim writer) : IDisposable
+    {
+        public void Dispose() => writer.Release();
+    }
 }

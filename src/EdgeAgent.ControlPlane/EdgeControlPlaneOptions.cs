@@ -30,6 +30,9 @@ public sealed class EdgeControlPlaneOptions
     /// <summary>How long a command waits for its answer unless the caller says otherwise. Default 30 s.</summary>
     public TimeSpan DefaultCommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a stack deployment may take on the agent (pulls, health waits). Default 10 min.</summary>
+    public TimeSpan StackDeployTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How long an agent has to complete the handshake after the upgrade. Default 10 s.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

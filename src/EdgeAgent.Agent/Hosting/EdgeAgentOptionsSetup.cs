@@ -147,6 +147,12 @@ internal sealed class EdgeAgentOptionsValidator : IValidateOptions<EdgeAgentOpti
             failures.Add("EdgeAgent:MaxFrameSize and ChannelWindow must be at least 1024; MaxConcurrentChannels and IdempotencyCapacity at least 1.");
         }
 
+        Forwarding.ForwardingAllowlist.Parse(options.Policy.ForwardingAllowlist, out var allowlistErrors);
+        foreach (var error in allowlistErrors)
+        {
+            failures.Add($"EdgeAgent:Policy:ForwardingAllowlist entry {error}.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -79,6 +79,7 @@ public static class EdgeAgentServiceCollectionExtensions
         services.TryAddSingleton<IEdgeAgentConnection>(sp => sp.GetRequiredService<EdgeAgentService>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<EdgeAgentService>());
         services.AddHealthChecks().AddCheck<EdgeAgentHealthCheck>("edge-agent", tags: ["edge-agent"]);
+        ForwardingRegistration.AddForwardingHandlers(services);
     }
 
     private sealed class EdgeAgentMarker;

@@ -30,7 +30,7 @@ public static class EdgeAgentStackBuilderExtensions
             services.Configure(configure);
         }
 
-        services.TryAddSingleton<IDockerClient>(_ => new DockerClientBuilder().Build());
+        EdgeAgentDockerBuilderExtensions.AddDockerEngine(services);
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<EdgeStackOptions>>().Value;

@@ -26,10 +26,14 @@ internal sealed class EdgeAgents(AgentRegistry registry, CommandGate gate, IOpti
         ArgumentNullException.ThrowIfNull(caller);
         return new EdgeAgents(registry, gate, options, time, caller);
     }
+
+    /// <summary>A handle the control plane itself uses (stack reconciliation): audited as <c>system</c>, not authorized again.</summary>
+    internal IEdgeAgent System(string agentId, TimeSpan? timeout = null) =>
+        new EdgeAgentHandle(agentId, registry, gate, timeout ?? options.Value.DefaultCommandTimeout, time, null, trusted: true);
 }
 
 /// <summary>A handle to one agent, resolving its live session at each call.</summary>
-internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, CommandGate gate, TimeSpan defaultTimeout, TimeProvider time, ClaimsPrincipal? caller) : IEdgeAgent
+internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, CommandGate gate, TimeSpan defaultTimeout, TimeProvider time, ClaimsPrincipal? caller, bool trusted = false) : IEdgeAgent
 {
     public string Id => agentId;
 
@@ -38,7 +42,7 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
     public async Task<TResponse> InvokeAsync<TRequest, TResponse>(string command, TRequest request, EdgeCommandOptions? options = null, CancellationToken cancellationToken = default)
     {
         var payload = ContractSerializer.Serialize(request);
-        var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, cancellationToken);
+        var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, trusted, cancellationToken);
         try
         {
             var session = registry.GetSession(agentId) ?? throw new EdgeAgentNotConnectedException(agentId);
@@ -59,7 +63,7 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
     public async IAsyncEnumerable<TItem> StreamAsync<TRequest, TItem>(string command, TRequest request, EdgeCommandOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var payload = ContractSerializer.Serialize(request);
-        var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, cancellationToken);
+        var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, trusted, cancellationToken);
         Exception? failure = null;
         try
         {
@@ -93,7 +97,7 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
     public async Task<Stream> OpenStreamAsync<TRequest>(string command, TRequest request, EdgeCommandOptions? options = null, CancellationToken cancellationToken = default)
     {
         var payload = ContractSerializer.Serialize(request);
-        var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, cancellationToken);
+        var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, trusted, cancellationToken);
         try
         {
             var session = registry.GetSession(agentId) ?? throw new EdgeAgentNotConnectedException(agentId);
@@ -118,12 +122,12 @@ internal sealed class CommandGate(IEnumerable<ICommandAuthorizer> authorizers, I
 {
     private readonly ICommandAuthorizer[] _authorizers = [.. authorizers];
 
-    public async Task<Invocation> BeginAsync(ClaimsPrincipal? caller, string agentId, string command, byte[] payload, EdgeCommandOptions? options, CancellationToken cancellationToken)
+    public async Task<Invocation> BeginAsync(ClaimsPrincipal? caller, string agentId, string command, byte[] payload, EdgeCommandOptions? options, bool trusted, CancellationToken cancellationToken)
     {
         var key = options?.IdempotencyKey ?? Guid.NewGuid().ToString("N");
         var callerName = caller?.Identity?.Name ?? (caller is null ? "system" : "anonymous");
         var digest = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(payload))[..32].ToLowerInvariant();
-        foreach (var authorizer in _authorizers)
+        foreach (var authorizer in trusted ? [] : _authorizers)
         {
             if (await authorizer.AuthorizeAsync(caller, agentId, command, cancellationToken) is { } denial)
             {

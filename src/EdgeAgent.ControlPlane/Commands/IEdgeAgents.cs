@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using EdgeAgent.Protocol;
+using EdgeAgent.Protocol.Docker;
 
 namespace EdgeAgent.ControlPlane;
 
@@ -30,6 +31,27 @@ public interface IEdgeAgent : IEdgeCommandInvoker
 
     /// <summary>True when the agent has a live session with a fresh heartbeat.</summary>
     bool IsConnected { get; }
+
+    /// <summary>Engine ping, version, info and disk usage.</summary>
+    SystemCommands System => new(this);
+
+    /// <summary>Container lifecycle, inspect, logs and stats.</summary>
+    ContainerCommands Containers => new(this);
+
+    /// <summary>Commands run inside containers, non-interactive and interactive.</summary>
+    ExecCommands Exec => new(this);
+
+    /// <summary>Images: list, inspect, pull, tag, remove, prune.</summary>
+    ImageCommands Images => new(this);
+
+    /// <summary>Volumes: list, inspect, create, remove, prune, browse.</summary>
+    VolumeCommands Volumes => new(this);
+
+    /// <summary>Networks: list, inspect, create, remove, connect, disconnect.</summary>
+    NetworkCommands Networks => new(this);
+
+    /// <summary>Compose stacks on the agent directly (for desired state across reconnects use <see cref="IEdgeStacks"/>).</summary>
+    StackCommands Stacks => new(this);
 }
 
 /// <summary>The agent has no live session; the command was not sent. Retry when it reconnects.</summary>

@@ -6,6 +6,7 @@ using EdgeAgent.ControlPlane.Hosting;
 using EdgeAgent.ControlPlane.Internal;
 using EdgeAgent.ControlPlane.Registry;
 using EdgeAgent.ControlPlane.Security;
+using EdgeAgent.ControlPlane.Stacks;
 using EdgeAgent.ControlPlane.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -40,12 +41,18 @@ public static class EdgeControlPlaneServiceCollectionExtensions
             services.TryAddSingleton<IEdgeAgentEnrollment>(sp => sp.GetRequiredService<AgentEnrollment>());
             services.TryAddSingleton<ControlPlaneMetrics>();
             services.TryAddSingleton<ControlPlaneDispatcher>();
+            services.AddSingleton(sp => AgentReports.Snapshot(sp.GetRequiredService<AgentRegistry>()));
+            services.AddSingleton(sp => AgentReports.Usage(sp.GetRequiredService<AgentRegistry>()));
             services.TryAddSingleton<CommandGate>();
             services.TryAddSingleton<IEdgeAgents, EdgeAgents>();
             services.AddAuthorization();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<ICommandAuthorizer, AuthorizationCommandAuthorizer>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHandshakeGate, HandshakeRateLimiter>());
             services.TryAddSingleton<AgentEndpoint>();
+            services.TryAddSingleton<IEdgeStackStore, InMemoryStackStore>();
+            services.TryAddSingleton<StackDesiredStateService>();
+            services.TryAddSingleton<IEdgeStacks>(sp => sp.GetRequiredService<StackDesiredStateService>());
+            services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => sp.GetRequiredService<StackDesiredStateService>());
             services.AddHealthChecks().AddCheck<ControlPlaneHealthCheck>("edge-control-plane", tags: ["edge-control-plane"]);
         }
 

@@ -71,7 +71,16 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
         if (_live.TryGetValue(agentId, out var live))
         {
             live.Snapshot = snapshot;
+            live.SnapshotVersion++;
             SnapshotChanged?.Invoke(this, new EdgeAgentEventArgs(agentId, live.Info, null));
+        }
+    }
+
+    public void SetUsage(string agentId, object usage)
+    {
+        if (_live.TryGetValue(agentId, out var live))
+        {
+            live.Usage = usage;
         }
     }
 
@@ -111,6 +120,7 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
                 RemoteAddress = live.RemoteAddress,
                 Info = live.Info,
                 Snapshot = live.Snapshot,
+                Usage = live.Usage,
             };
         }
         else if (_lastSeen.TryGetValue(record.Id, out var seen))
@@ -141,6 +151,10 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
         public string? RemoteAddress { get; } = remoteAddress;
 
         public object? Snapshot { get; set; }
+
+        public object? Usage { get; set; }
+
+        public long SnapshotVersion { get; set; }
     }
 
     private sealed record LastSeen(DateTimeOffset Heartbeat, AgentInfo Info, string? RemoteAddress, object? Snapshot);

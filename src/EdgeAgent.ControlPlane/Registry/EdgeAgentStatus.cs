@@ -48,8 +48,14 @@ public sealed record EdgeAgentStatus
     /// <summary>What the agent said about itself in its last handshake.</summary>
     public AgentInfo? Info { get; init; }
 
-    /// <summary>The latest status snapshot the agent sent, if any.</summary>
+    /// <summary>
+    /// The latest status snapshot the agent sent (an <c>EdgeAgent.Protocol.Contracts.Docker.AgentSnapshot</c>
+    /// for agents with Docker operations), if any.
+    /// </summary>
     public object? Snapshot { get; init; }
+
+    /// <summary>The latest container resource usage the agent sent (a <c>ContainerUsageReport</c>), if any.</summary>
+    public object? Usage { get; init; }
 }
 
 /// <summary>An agent connected or disconnected.</summary>

@@ -67,9 +67,164 @@ internal static class FrameReader
             return false;
         }
 
+        // Fast path: the whole frame in the first segment, parsed from the span without slicing the sequence first.
+        if (first.Length >= PrefixLength + length && TryParseHotFrame(buffer, first.Slice(PrefixLength, (int)length), out frame))
+        {
+            buffer = buffer.Slice(PrefixLength + length);
+            return true;
+        }
+
         var body = buffer.Slice(PrefixLength, length);
         frame = ParseEnvelope(body);
         buffer = buffer.Slice(body.End);
+        return true;
+    }
+
+    /// <summary>
+    /// The fast path: the hot frames (ping, pong, window update, data, open, accept, close) in the
+    /// canonical encoding <see cref="FrameWriter"/> produces, read straight from one span. Anything
+    /// else — other integer encodings, trailing fields, other types, malformed bytes — returns
+    /// false and goes to the general reader, which decides (and is what the split tests check
+    /// this path against).
+    /// </summary>
+    /// <param name="buffer">The input, starting at the frame's length prefix: payloads are sliced from it.</param>
+    /// <param name="span">The envelope (after the prefix), contiguous.</param>
+    /// <param name="frame">The frame.</param>
+    private static bool TryParseHotFrame(in ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> span, out Frame frame)
+    {
+        frame = default;
+        if (span.Length < 3 || span[0] is < 0x92 or > 0x94)
+        {
+            return false;
+        }
+
+        var count = span[0] & 0x0f;
+        var type = (FrameType)span[1];
+        var position = 2;
+        if (!TryReadCompactUInt(span, ref position, out var channelValue))
+        {
+            return false;
+        }
+
+        var channel = (uint)Math.Min(channelValue, uint.MaxValue);
+        switch (type)
+        {
+            case FrameType.Ping or FrameType.Pong or FrameType.WindowUpdate when count == 3:
+                if (!TryReadCompactUInt(span, ref position, out var value))
+                {
+                    return false;
+                }
+
+                frame = new Frame { Type = type, Channel = channel, Value = value };
+                break;
+
+            case FrameType.Data when count == 3:
+                if (!TryReadBinSlice(buffer, span, ref position, out var data))
+                {
+                    return false;
+                }
+
+                frame = new Frame { Type = type, Channel = channel, Payload = data };
+                break;
+
+            case FrameType.Open when count == 4:
+                if (!TryReadCompactUInt(span, ref position, out var kind) || !TryReadBinSlice(buffer, span, ref position, out var payload))
+                {
+                    return false;
+                }
+
+                frame = new Frame { Type = type, Channel = channel, Value = kind, Payload = payload };
+                break;
+
+            case FrameType.Accept or FrameType.Close when count == 2:
+                frame = new Frame { Type = type, Channel = channel };
+                break;
+
+            default:
+                return false;
+        }
+
+        return position == span.Length;
+    }
+
+    /// <summary>Positive fixint, uint8, uint16, uint32 or uint64; false for any other code or too few bytes.</summary>
+    private static bool TryReadCompactUInt(ReadOnlySpan<byte> span, ref int position, out ulong value)
+    {
+        value = 0;
+        if (position >= span.Length)
+        {
+            return false;
+        }
+
+        var code = span[position];
+        var rest = span[(position + 1)..];
+        switch (code)
+        {
+            case <= 0x7f:
+                value = code;
+                position += 1;
+                return true;
+            case 0xcc when rest.Length >= 1:
+                value = rest[0];
+                position += 2;
+                return true;
+            case 0xcd when rest.Length >= 2:
+                value = BinaryPrimitives.ReadUInt16BigEndian(rest);
+                position += 3;
+                return true;
+            case 0xce when rest.Length >= 4:
+                value = BinaryPrimitives.ReadUInt32BigEndian(rest);
+                position += 5;
+                return true;
+            case 0xcf when rest.Length >= 8:
+                value = BinaryPrimitives.ReadUInt64BigEndian(rest);
+                position += 9;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Nil or bin8/16/32 whose bytes are all present; the payload is a slice of <paramref name="buffer"/> (which starts at the length prefix), not a copy.</summary>
+    private static bool TryReadBinSlice(in ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> span, ref int position, out ReadOnlySequence<byte> payload)
+    {
+        payload = ReadOnlySequence<byte>.Empty;
+        if (position >= span.Length)
+        {
+            return false;
+        }
+
+        var rest = span[(position + 1)..];
+        int header;
+        long length;
+        switch (span[position])
+        {
+            case 0xc0:
+                position += 1;
+                return true;
+            case 0xc4 when rest.Length >= 1:
+                header = 2;
+                length = rest[0];
+                break;
+            case 0xc5 when rest.Length >= 2:
+                header = 3;
+                length = BinaryPrimitives.ReadUInt16BigEndian(rest);
+                break;
+            case 0xc6 when rest.Length >= 4:
+                header = 5;
+                length = BinaryPrimitives.ReadUInt32BigEndian(rest);
+                break;
+            default:
+                return false;
+        }
+
+        if (length > span.Length - position - header)
+        {
+            return false;
+        }
+
+        payload = buffer.Slice(PrefixLength + position + header, length);
+        position += header + (int)length;
         return true;
     }
 

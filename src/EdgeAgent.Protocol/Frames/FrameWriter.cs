@@ -35,13 +35,13 @@ internal static class FrameWriter
     public static void WriteDataHeader(IBufferWriter<byte> output, uint channel, int payloadLength)
     {
         var envelope = 1 + 1 + UIntSize(channel) + BinHeaderSize(payloadLength) + payloadLength;
-        WritePrefix(output, envelope);
-        var writer = new MessagePackWriter(output);
-        writer.WriteArrayHeader(3);
-        writer.Write((byte)FrameType.Data);
-        writer.Write(channel);
-        writer.WriteBinHeader(payloadLength);
-        writer.Flush();
+        var span = output.GetSpan(MaxDataFrameOverhead);
+        BinaryPrimitives.WriteUInt32BigEndian(span, (uint)envelope);
+        span[4] = FixArray3;
+        span[5] = (byte)FrameType.Data;
+        var written = 6 + WriteUInt(span[6..], channel);
+        written += WriteBinHeader(span[written..], payloadLength);
+        output.Advance(written);
     }
 
     public static void WritePing(IBufferWriter<byte> output, ulong value) => WriteValueFrame(output, FrameType.Ping, 0, value);
@@ -57,14 +57,15 @@ internal static class FrameWriter
     public static void WriteOpen(IBufferWriter<byte> output, uint channel, uint kind, ReadOnlySpan<byte> payload)
     {
         var envelope = 1 + 1 + UIntSize(channel) + UIntSize(kind) + BinHeaderSize(payload.Length) + payload.Length;
-        WritePrefix(output, envelope);
-        var writer = new MessagePackWriter(output);
-        writer.WriteArrayHeader(4);
-        writer.Write((byte)FrameType.Open);
-        writer.Write(channel);
-        writer.Write(kind);
-        writer.Write(payload);
-        writer.Flush();
+        var span = output.GetSpan(FrameReader.PrefixLength + 1 + 1 + 5 + 5 + 5);
+        BinaryPrimitives.WriteUInt32BigEndian(span, (uint)envelope);
+        span[4] = FixArray4;
+        span[5] = (byte)FrameType.Open;
+        var written = 6 + WriteUInt(span[6..], channel);
+        written += WriteUInt(span[written..], kind);
+        written += WriteBinHeader(span[written..], payload.Length);
+        output.Advance(written);
+        output.Write(payload);
     }
 
     public static void WriteReset(IBufferWriter<byte> output, uint channel, ProtocolErrorCode code, string message) => WriteCodeFrame(output, FrameType.Reset, channel, code, message);
@@ -131,25 +132,85 @@ internal static class FrameWriter
 
     private static void WriteValueFrame(IBufferWriter<byte> output, FrameType type, uint channel, ulong value)
     {
+        // Hot frames are written byte by byte into one span: the same compact MessagePack encoding
+        // MessagePackWriter produces (see FrameWriterEncodingTests), without its per-call overhead.
         var envelope = 1 + 1 + UIntSize(channel) + ULongSize(value);
-        WritePrefix(output, envelope);
-        var writer = new MessagePackWriter(output);
-        writer.WriteArrayHeader(3);
-        writer.Write((byte)type);
-        writer.Write(channel);
-        writer.Write(value);
-        writer.Flush();
+        var span = output.GetSpan(FrameReader.PrefixLength + 1 + 1 + 5 + 9);
+        BinaryPrimitives.WriteUInt32BigEndian(span, (uint)envelope);
+        span[4] = FixArray3;
+        span[5] = (byte)type;
+        var written = 6 + WriteUInt(span[6..], channel);
+        written += WriteULong(span[written..], value);
+        output.Advance(written);
     }
 
     private static void WriteBareFrame(IBufferWriter<byte> output, FrameType type, uint channel)
     {
         var envelope = 1 + 1 + UIntSize(channel);
-        WritePrefix(output, envelope);
-        var writer = new MessagePackWriter(output);
-        writer.WriteArrayHeader(2);
-        writer.Write((byte)type);
-        writer.Write(channel);
-        writer.Flush();
+        var span = output.GetSpan(FrameReader.PrefixLength + 1 + 1 + 5);
+        BinaryPrimitives.WriteUInt32BigEndian(span, (uint)envelope);
+        span[4] = FixArray2;
+        span[5] = (byte)type;
+        output.Advance(6 + WriteUInt(span[6..], channel));
+    }
+
+    private const byte FixArray2 = 0x92;
+    private const byte FixArray3 = 0x93;
+    private const byte FixArray4 = 0x94;
+
+    /// <summary>MessagePack's compact unsigned integer encoding (positive fixint, uint8/16/32).</summary>
+    private static int WriteUInt(Span<byte> span, uint value)
+    {
+        switch (value)
+        {
+            case <= 0x7f:
+                span[0] = (byte)value;
+                return 1;
+            case <= 0xff:
+                span[0] = 0xcc;
+                span[1] = (byte)value;
+                return 2;
+            case <= 0xffff:
+                span[0] = 0xcd;
+                BinaryPrimitives.WriteUInt16BigEndian(span[1..], (ushort)value);
+                return 3;
+            default:
+                span[0] = 0xce;
+                BinaryPrimitives.WriteUInt32BigEndian(span[1..], value);
+                return 5;
+        }
+    }
+
+    private static int WriteULong(Span<byte> span, ulong value)
+    {
+        if (value <= uint.MaxValue)
+        {
+            return WriteUInt(span, (uint)value);
+        }
+
+        span[0] = 0xcf;
+        BinaryPrimitives.WriteUInt64BigEndian(span[1..], value);
+        return 9;
+    }
+
+    /// <summary>MessagePack's bin header (bin8/16/32).</summary>
+    private static int WriteBinHeader(Span<byte> span, int length)
+    {
+        switch (length)
+        {
+            case <= 0xff:
+                span[0] = 0xc4;
+                span[1] = (byte)length;
+                return 2;
+            case <= 0xffff:
+                span[0] = 0xc5;
+                BinaryPrimitives.WriteUInt16BigEndian(span[1..], (ushort)length);
+                return 3;
+            default:
+                span[0] = 0xc6;
+                BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)length);
+                return 5;
+        }
     }
 
     private static void WriteCodeFrame(IBufferWriter<byte> output, FrameType type, uint channel, ProtocolErrorCode code, string message)

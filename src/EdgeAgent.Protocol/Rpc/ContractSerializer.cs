@@ -22,6 +22,7 @@ internal static class ContractSerializer
     {
         try
         {
+            CheckDepth(new ReadOnlySequence<byte>(bytes));
             return MessagePackSerializer.Deserialize<T>(bytes, Options);
         }
         catch (Exception ex) when (ex is MessagePackSerializationException or InsufficientExecutionStackException or EndOfStreamException)
@@ -51,11 +52,57 @@ internal static class ContractSerializer
     {
         try
         {
+            CheckDepth(bytes);
             return MessagePackSerializer.Deserialize<T>(bytes, Options);
         }
         catch (Exception ex) when (ex is MessagePackSerializationException or InsufficientExecutionStackException or EndOfStreamException)
         {
             throw new EdgeCommandException(EdgeErrorCodes.InvalidArgument, $"The payload is not a valid {typeof(T).Name}.", ex);
+        }
+    }
+
+    /// <summary>
+    /// Refuses nesting deeper than <see cref="MaxDepth"/> anywhere in the payload, without recursion.
+    /// The security options count depth only for values a formatter reads: members the target type
+    /// does not know are skipped uncounted, so a request could otherwise carry arbitrarily deep
+    /// data past the limit.
+    /// </summary>
+    /// <exception cref="MessagePackSerializationException">The payload is nested too deeply.</exception>
+    private static void CheckDepth(ReadOnlySequence<byte> bytes)
+    {
+        var reader = new MessagePackReader(bytes);
+        Span<long> pending = stackalloc long[MaxDepth + 1];
+        var depth = 0;
+        pending[0] = 1;
+        while (depth >= 0)
+        {
+            if (pending[depth] == 0)
+            {
+                depth--;
+                continue;
+            }
+
+            pending[depth]--;
+            long count = reader.NextMessagePackType switch
+            {
+                MessagePackType.Array => reader.ReadArrayHeader(),
+                MessagePackType.Map => 2L * reader.ReadMapHeader(),
+                _ => -1,
+            };
+
+            if (count < 0)
+            {
+                reader.Skip();
+            }
+            else if (count > 0)
+            {
+                if (++depth > MaxDepth)
+                {
+                    throw new MessagePackSerializationException($"The payload is nested deeper than {MaxDepth} levels.");
+                }
+
+                pending[depth] = count;
+            }
         }
     }
 }

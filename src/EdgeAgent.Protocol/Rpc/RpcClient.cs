@@ -137,7 +137,7 @@ internal static class RpcClient
         TunnelChannel channel;
         try
         {
-            channel = await session.OpenChannelAsync(ChannelKinds.Command, header, token);
+            channel = await session.OpenChannelAsync(ChannelKinds.Command, header, closeOutput, token);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !callerToken.IsCancellationRequested)
         {
@@ -150,18 +150,6 @@ internal static class RpcClient
         catch (ArgumentException ex)
         {
             throw new EdgeCommandException(EdgeErrorCodes.InvalidArgument, ex.Message, ex);
-        }
-
-        if (closeOutput)
-        {
-            try
-            {
-                await channel.CompleteWritesAsync(CancellationToken.None);
-            }
-            catch (ProtocolException)
-            {
-                // Reported when the response is read.
-            }
         }
 
         return channel;

@@ -156,52 +156,59 @@ internal static class RpcMessages
     /// Reads the next message, or returns null at the end of the stream.
     /// </summary>
     /// <remarks>
-    /// Channel credit is returned only for consumed bytes, so a message larger than the window can
-    /// never arrive while its first part sits unconsumed in the channel. A message that is not
-    /// complete in the buffer is therefore copied out (and consumed) piece by piece into a buffer
-    /// that grows with what actually arrived, up to <paramref name="maxMessageSize"/>.
+    /// A message may be larger than the channel's receive window. Its bytes are then never all
+    /// buffered in the channel at once, and leaving them there unconsumed would withhold the credit
+    /// the sender needs to send the rest (a deadlock). So an incomplete message is moved out of the
+    /// channel as it arrives, returning its credit, and assembled here in a buffer that grows with
+    /// what actually arrived (never beyond <paramref name="maxMessageSize"/>).
+    /// When a message is returned, the bytes after it are left unexamined: marking them examined
+    /// would make the next read wait for new data even though they may already hold the next
+    /// message, and the sender may be waiting for the credit of exactly those bytes.
     /// </remarks>
     /// <exception cref="EdgeCommandException">The message is malformed or too large.</exception>
     public static async ValueTask<RpcMessage?> ReadAsync(PipeReader input, int maxMessageSize, CancellationToken cancellationToken)
     {
-        ArrayBufferWriter<byte>? partial = null;
-        long total = 0;
+        byte[]? partial = null;
+        var partialLength = 0;
+        var total = 0;
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
-            var consumed = buffer.Start;
+            var examined = buffer.End;
             try
             {
                 if (partial is null)
                 {
-                    var parsing = buffer;
-                    if (TryParse(ref parsing, maxMessageSize, out var message))
+                    if (TryParse(ref buffer, maxMessageSize, out var message))
                     {
-                        consumed = parsing.Start;
+                        examined = buffer.Start;
                         return message;
                     }
 
-                    if (buffer.Length >= FrameReader.PrefixLength && !result.IsCompleted)
+                    if (buffer.Length >= FrameReader.PrefixLength)
                     {
-                        // TryParse validated the length: assemble the message from its pieces.
-                        total = FrameReader.PrefixLength + (long)ReadLength(buffer);
-                        partial = new ArrayBufferWriter<byte>((int)Math.Min(total, Math.Max(buffer.Length, 4096)));
+                        // TryParse has validated the length prefix against the limit.
+                        total = FrameReader.PrefixLength + (int)ReadPrefix(buffer);
+                        partial = new byte[Math.Min(total, Math.Max(4096, (int)Math.Min(buffer.Length * 2, int.MaxValue)))];
                     }
                 }
 
                 if (partial is not null)
                 {
-                    var take = buffer.Slice(0, Math.Min(buffer.Length, total - partial.WrittenCount));
-                    foreach (var segment in take)
+                    var take = (int)Math.Min(buffer.Length, total - partialLength);
+                    if (partialLength + take > partial.Length)
                     {
-                        partial.Write(segment.Span);
+                        Array.Resize(ref partial, (int)Math.Min(total, Math.Max(partialLength + take, 2L * partial.Length)));
                     }
 
-                    consumed = take.End;
-                    if (partial.WrittenCount == total)
+                    buffer.Slice(0, take).CopyTo(partial.AsSpan(partialLength));
+                    partialLength += take;
+                    buffer = buffer.Slice(take);
+                    if (partialLength == total)
                     {
-                        var whole = new ReadOnlySequence<byte>(partial.WrittenMemory);
+                        examined = buffer.Start;
+                        var whole = new ReadOnlySequence<byte>(partial, 0, total);
                         TryParse(ref whole, maxMessageSize, out var assembled);
                         return assembled;
                     }
@@ -209,7 +216,7 @@ internal static class RpcMessages
 
                 if (result.IsCompleted)
                 {
-                    if (partial is not null || !buffer.Slice(consumed).IsEmpty)
+                    if (!buffer.IsEmpty || partial is not null)
                     {
                         throw new EdgeCommandException(EdgeErrorCodes.Unavailable, "The response ended in the middle of a message.");
                     }
@@ -219,12 +226,12 @@ internal static class RpcMessages
             }
             finally
             {
-                input.AdvanceTo(consumed, buffer.End);
+                input.AdvanceTo(buffer.Start, examined);
             }
         }
     }
 
-    private static uint ReadLength(in ReadOnlySequence<byte> buffer)
+    private static uint ReadPrefix(in ReadOnlySequence<byte> buffer)
     {
         Span<byte> prefix = stackalloc byte[FrameReader.PrefixLength];
         buffer.Slice(0, FrameReader.PrefixLength).CopyTo(prefix);

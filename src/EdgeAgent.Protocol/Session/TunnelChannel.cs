@@ -164,7 +164,8 @@ internal sealed class TunnelChannel
         }
     }
 
-    private void MarkLocalClosed()
+    /// <summary>Records that this side sent Close (also used when the open frame carried it).</summary>
+    internal void MarkLocalClosed()
     {
         bool done;
         lock (_gate)
@@ -322,8 +323,16 @@ internal sealed class TunnelChannel
         var pending = Interlocked.Add(ref _pendingCredit, bytes);
 
         // Return credit in batches: at half the window, or at once when the window is small.
-        if (pending >= _window / 2 && Interlocked.CompareExchange(ref _pendingCredit, 0, pending) == pending)
+        // Loop on a lost race (the reader and the read loop both return credit once the input is
+        // completed) so credit above the threshold is never left behind.
+        while (pending >= _window / 2)
         {
+            if (Interlocked.CompareExchange(ref _pendingCredit, 0, pending) != pending)
+            {
+                pending = Interlocked.Read(ref _pendingCredit);
+                continue;
+            }
+
             Interlocked.Add(ref _receiveAvailable, pending);
             lock (_gate)
             {
@@ -334,12 +343,31 @@ internal sealed class TunnelChannel
             }
 
             _session.SendWindowUpdateInBackground(this, (uint)pending);
+            return;
         }
     }
 
     private void OnInputCompleted()
     {
-        _inputCompleted = true;
+        long unread;
+        lock (_gate)
+        {
+            if (_inputCompleted)
+            {
+                return;
+            }
+
+            // OnData holds the gate while it buffers, so this is exactly what was buffered and never consumed.
+            _inputCompleted = true;
+            unread = BufferedBytes;
+        }
+
+        // Nobody will read those bytes: return their credit, as OnData does for every later byte,
+        // or a sender that had filled the window waits for credit forever.
+        if (unread > 0)
+        {
+            OnConsumed(unread);
+        }
     }
 
     /// <summary>A reader that counts what the application consumes and turns it into credit.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using EdgeAgent.Protocol.Frames;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,7 +27,7 @@ internal sealed class TunnelSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly bool _isConnector;
     private readonly Dictionary<uint, TunnelChannel> _channels = [];
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly WriteGate _writeLock = new();
     private readonly SemaphoreSlim _openSlots;
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource<SessionCloseInfo> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -118,10 +119,22 @@ internal sealed class TunnelSession : IAsyncDisposable
         FrameWriter.WriteHandshakeRequest(transport.Output, request);
         await transport.Output.FlushAsync(cancellationToken);
 
-        var frame = await ReadHandshakeFrameAsync(transport.Input, options, time, cancellationToken);
+        Frame frame;
+        try
+        {
+            frame = await ReadHandshakeFrameAsync(transport.Input, options, time, cancellationToken);
+        }
+        catch (ProtocolException ex)
+        {
+            await TryRefuseAsync(transport, ex.Code, ex.Message);
+            throw;
+        }
+
         if (frame.Type != FrameType.HandshakeResponse || frame.HandshakeResponse is null)
         {
-            throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, $"Expected a handshake response, got {frame.Type}.");
+            var message = $"Expected a handshake response, got {frame.Type}.";
+            await TryRefuseAsync(transport, ProtocolErrorCode.HandshakeRequired, message);
+            throw new ProtocolException(ProtocolErrorCode.HandshakeRequired, message);
         }
 
         var response = frame.HandshakeResponse;
@@ -132,7 +145,9 @@ internal sealed class TunnelSession : IAsyncDisposable
 
         if (response.Major != ProtocolMajor)
         {
-            throw new ProtocolException(ProtocolErrorCode.UnsupportedVersion, $"The control plane speaks protocol {response.Major}.{response.Minor}; this agent speaks {ProtocolMajor}.{ProtocolMinor}.");
+            var message = $"The control plane speaks protocol {response.Major}.{response.Minor}; this agent speaks {ProtocolMajor}.{ProtocolMinor}.";
+            await TryRefuseAsync(transport, ProtocolErrorCode.UnsupportedVersion, message);
+            throw new ProtocolException(ProtocolErrorCode.UnsupportedVersion, message);
         }
 
         if (response.Limits.MaxFrameSize < 1024 || response.Limits.InitialWindow < 1024 || response.Limits.MaxChannels < 1)
@@ -226,13 +241,14 @@ internal sealed class TunnelSession : IAsyncDisposable
 
     private static async Task<Frame> ReadHandshakeFrameAsync(PipeReader input, SessionOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.HandshakeTimeout);
+        // The timeout runs on the session's clock, like keepalive and close.
+        using var timeout = new CancellationTokenSource(options.HandshakeTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
             while (true)
             {
-                var result = await input.ReadAsync(timeout.Token);
+                var result = await input.ReadAsync(linked.Token);
                 var buffer = result.Buffer;
                 var parsed = false;
                 try
@@ -265,7 +281,6 @@ internal sealed class TunnelSession : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            _ = time;
             throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, $"The handshake did not complete within {options.HandshakeTimeout.TotalSeconds:0.#} s.");
         }
     }
@@ -280,7 +295,16 @@ internal sealed class TunnelSession : IAsyncDisposable
 
     /// <summary>Opens a channel, sending <paramref name="payload"/> in the open frame.</summary>
     /// <exception cref="ProtocolException">The session is closing or closed, or too many opens are pending.</exception>
-    public async ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    public ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
+        OpenChannelAsync(kind, payload, completeWrites: false, cancellationToken);
+
+    /// <summary>
+    /// Opens a channel, sending <paramref name="payload"/> in the open frame; with
+    /// <paramref name="completeWrites"/> also half-closes it in the same write (a unary command
+    /// has nothing more to send), saving a flush and a transport message.
+    /// </summary>
+    /// <exception cref="ProtocolException">The session is closing or closed, or too many opens are pending.</exception>
+    public async ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, bool completeWrites, CancellationToken cancellationToken = default)
     {
         if (payload.Length + 32 > _remote.MaxFrameSize)
         {
@@ -302,7 +326,51 @@ internal sealed class TunnelSession : IAsyncDisposable
             Interlocked.Decrement(ref _pendingOpens);
         }
 
-        TunnelChannel channel;
+        // The id is allocated under the write lock, so opens reach the wire in id order: the peer
+        // rejects an open whose id is not above every id it has seen (concurrent opens used to
+        // race between allocating the id and taking the write lock).
+        var opened = new StrongBox<TunnelChannel?>();
+        try
+        {
+            await WriteAsync(
+                static (output, state) =>
+                {
+                    var channel = state.Session.AddLocalChannel(state.Kind, state.Payload);
+                    state.Opened.Value = channel;
+                    FrameWriter.WriteOpen(output, channel.Id, state.Kind, state.Payload.Span);
+                    if (state.CompleteWrites)
+                    {
+                        FrameWriter.WriteClose(output, channel.Id);
+                    }
+                },
+                (Session: this, Opened: opened, Kind: kind, Payload: payload, CompleteWrites: completeWrites),
+                cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            if (opened.Value is { } channel)
+            {
+                channel.Abort(new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent."));
+            }
+            else if (ex is not ProtocolException { Code: ProtocolErrorCode.Shutdown })
+            {
+                _openSlots.Release(); // AddLocalChannel releases it when it refuses
+            }
+
+            throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent.", ex);
+        }
+
+        if (completeWrites)
+        {
+            opened.Value!.MarkLocalClosed();
+        }
+
+        return opened.Value!;
+    }
+
+    /// <summary>Allocates the next local id and registers its channel; called under the write lock.</summary>
+    private TunnelChannel AddLocalChannel(uint kind, ReadOnlyMemory<byte> payload)
+    {
         lock (_channels)
         {
             if (IsClosed || _localGoingAway || _remoteGoAway is not null)
@@ -313,21 +381,10 @@ internal sealed class TunnelSession : IAsyncDisposable
 
             var id = _nextLocalId;
             _nextLocalId += 2;
-            channel = new TunnelChannel(this, id, openedLocally: true, kind, payload, _options.InitialWindow, _remote.InitialWindow);
+            var channel = new TunnelChannel(this, id, openedLocally: true, kind, payload, _options.InitialWindow, _remote.InitialWindow);
             _channels.Add(id, channel);
+            return channel;
         }
-
-        try
-        {
-            await WriteAsync(static (output, state) => FrameWriter.WriteOpen(output, state.Channel.Id, state.Kind, state.Payload.Span), (Channel: channel, Kind: kind, Payload: payload), cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            channel.Abort(new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent."));
-            throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The open frame could not be sent.", ex);
-        }
-
-        return channel;
     }
 
     internal void RemoveChannel(TunnelChannel channel)
@@ -374,8 +431,12 @@ internal sealed class TunnelSession : IAsyncDisposable
                 }
             },
             (channel.Id, Data: data, Close: close),
-            cancellationToken);
+            cancellationToken,
+            bulk: data.Length > BulkThreshold);
     }
+
+    /// <summary>Data frames larger than this wait behind control frames and small messages.</summary>
+    internal const int BulkThreshold = 2048;
 
     internal ValueTask SendCloseAsync(TunnelChannel channel, CancellationToken cancellationToken) =>
         WriteAsync(static (output, id) => FrameWriter.WriteClose(output, id), channel.Id, cancellationToken);
@@ -409,9 +470,9 @@ internal sealed class TunnelSession : IAsyncDisposable
     }
 
     /// <summary>Serialises one batch of frames to the transport and flushes once.</summary>
-    private async ValueTask WriteAsync<TState>(Action<IBufferWriter<byte>, TState> write, TState state, CancellationToken cancellationToken)
+    private async ValueTask WriteAsync<TState>(Action<IBufferWriter<byte>, TState> write, TState state, CancellationToken cancellationToken, bool bulk = false)
     {
-        await _writeLock.WaitAsync(cancellationToken);
+        await _writeLock.EnterAsync(bulk, cancellationToken);
         try
         {
             if (IsClosed)
@@ -762,7 +823,7 @@ internal sealed class TunnelSession : IAsyncDisposable
         }
 
         // Best effort: do not wait behind a writer stuck on backpressure.
-        if (await _writeLock.WaitAsync(TimeSpan.FromMilliseconds(200)))
+        if (await _writeLock.TryEnterAsync(TimeSpan.FromMilliseconds(200)))
         {
             try
             {
@@ -813,7 +874,7 @@ internal sealed class TunnelSession : IAsyncDisposable
     private async Task CompleteTransportAsync()
     {
         // Wait for an in-progress write (bounded) so the go-away is not cut off.
-        var locked = await _writeLock.WaitAsync(TimeSpan.FromSeconds(1));
+        var locked = await _writeLock.TryEnterAsync(TimeSpan.FromSeconds(1));
         try
         {
             await _transport.Output.CompleteAsync();

@@ -1,0 +1,468 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace EdgeAgent.Scale;
+
+/// <summary>
+/// <c>--role run</c>: starts the processes, enrolls the agents, waits until all are connected,
+/// measures and prints a table. Every phase is bounded in count and time.
+/// </summary>
+internal static class Coordinator
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static async Task<int> RunAsync(Args args)
+    {
+        var settings = Settings.From(args);
+        var work = Path.Combine(Path.GetTempPath(), $"edgeagent-scale-{Environment.ProcessId}");
+        Directory.CreateDirectory(work);
+        var report = new Report(settings);
+        var total = Stopwatch.StartNew();
+        Console.WriteLine($"EdgeAgent scale harness: counts {string.Join(", ", settings.Counts)}, keepalive {settings.Keepalive.TotalSeconds} s, idle window {settings.IdleWindow.TotalSeconds} s, load {settings.LoadDuration.TotalSeconds} s{(settings.Quick ? " (quick)" : "")}");
+        try
+        {
+            if (!settings.SkipReference)
+            {
+                await RunReferenceAsync(settings, report);
+            }
+
+            await RunControlPlaneAsync(settings, work, report);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        report.Add($"Total harness time: {total.Elapsed.TotalSeconds:0} s.");
+        var text = report.ToString();
+        Console.WriteLine();
+        Console.WriteLine(text);
+        if (args["output"] is { } output)
+        {
+            await File.WriteAllTextAsync(output, text);
+        }
+
+        Console.WriteLine(report.AllConnected ? "RESULT all agents connected" : "RESULT some agents did not connect");
+        return report.AllConnected ? 0 : 1;
+    }
+
+    // ------------------------------------------------------------------ reference
+
+    private static async Task RunReferenceAsync(Settings settings, Report report)
+    {
+        var port = FreePort();
+        await using var server = ChildProcess.Start("echo-server", ["--role", "echo-server", "--port", port.ToString(Inv)]);
+        await server.WaitReadyAsync(TimeSpan.FromSeconds(30));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        var baseline = await StatsAsync(http, gc: true);
+        var clients = new List<ChildProcess>();
+        try
+        {
+            var running = 0;
+            foreach (var n in settings.Counts)
+            {
+                foreach (var chunk in Chunks(n - running, settings.PerProcess))
+                {
+                    var child = ChildProcess.Start($"echo-clients-{clients.Count}", [
+                        "--role", "echo-clients", "--url", $"ws://127.0.0.1:{port}/ws", "--count", chunk.ToString(Inv),
+                        "--keepalive", settings.Keepalive.TotalSeconds.ToString(Inv), "--start-rate", settings.StartRate.ToString(Inv)],
+                        ClientEnvironment);
+                    clients.Add(child);
+                }
+
+                running = n;
+                var connected = await WaitUntilAsync(() => clients.Sum(c => c.Status("connected")), n, settings.ConnectTimeout(n));
+                var sample = await MeasureIdleAsync(http, settings, baseline, connected);
+                report.Reference[n] = sample;
+                Console.WriteLine($"reference n={n}: connected {connected}, {sample}");
+            }
+
+            await HoldAsync(settings, server);
+        }
+        finally
+        {
+            await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
+        }
+    }
+
+    // ------------------------------------------------------------------ control plane
+
+    private static async Task RunControlPlaneAsync(Settings settings, string work, Report report)
+    {
+        var port = FreePort();
+        var db = Path.Combine(work, "control-plane.db");
+        string[] controlPlaneArgs = ["--role", "control-plane", "--port", port.ToString(Inv), "--db", db, "--keepalive", settings.Keepalive.TotalSeconds.ToString(Inv), "--store", settings.Store];
+        var controlPlane = ChildProcess.Start("control-plane", controlPlaneArgs);
+        var agents = new List<ChildProcess>();
+        try
+        {
+            Console.WriteLine($"control plane {await controlPlane.WaitReadyAsync(TimeSpan.FromSeconds(30))}");
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(3) };
+            var max = settings.Counts.Max();
+            var enrollClock = Stopwatch.StartNew();
+            var tokens = await (await http.PostAsync(new Uri($"/scale/enroll?count={max}&prefix=s", UriKind.Relative), null)).EnsureSuccessStatusCode().Content.ReadAsStringAsync();
+            var tokenFile = Path.Combine(work, "tokens.txt");
+            await File.WriteAllTextAsync(tokenFile, tokens);
+            Console.WriteLine($"enrolled {max} agents in {enrollClock.Elapsed.TotalSeconds:0.0} s");
+            var baseline = await StatsAsync(http, gc: true);
+
+            // Idle agents at each count.
+            var running = 0;
+            var allConnectedAt = Stopwatch.StartNew();
+            foreach (var n in settings.Counts)
+            {
+                foreach (var chunk in Chunks(n - running, settings.PerProcess))
+                {
+                    agents.Add(ChildProcess.Start($"agents-{agents.Count}", [
+                        "--role", "agents", "--url", $"http://127.0.0.1:{port}", "--tokens", tokenFile,
+                        "--offset", running.ToString(Inv), "--count", chunk.ToString(Inv),
+                        "--keepalive", settings.Keepalive.TotalSeconds.ToString(Inv),
+                        "--initial-delay", settings.InitialDelay.TotalSeconds.ToString(Inv),
+                        "--max-delay", settings.MaxDelay.TotalSeconds.ToString(Inv),
+                        "--stable", settings.Stable.TotalSeconds.ToString(Inv),
+                        "--start-rate", settings.StartRate.ToString(Inv),
+                        "--state", Path.Combine(work, "agents")],
+                        ClientEnvironment));
+                    running += chunk;
+                }
+
+                var connectClock = Stopwatch.StartNew();
+                var connected = await WaitUntilAsync(async () => (await HandshakesAsync(http)).Connected, n, settings.ConnectTimeout(n));
+                report.AllConnected &= connected == n;
+                allConnectedAt.Restart();
+                Console.WriteLine($"control plane n={n}: {connected} connected after {connectClock.Elapsed.TotalSeconds:0.0} s");
+                var sample = await MeasureIdleAsync(http, settings, baseline, connected);
+                report.ControlPlane[n] = sample;
+                Console.WriteLine($"control plane n={n}: {sample}");
+            }
+
+            await HoldAsync(settings, controlPlane);
+            if (settings.SkipLoad && settings.SkipStorm)
+            {
+                return;
+            }
+
+            // Commands at load: one per agent per second.
+            if (!settings.SkipLoad)
+            {
+                var before = await StatsAsync(http, gc: false);
+                var load = await (await http.PostAsync(new Uri($"/scale/load?seconds={settings.LoadDuration.TotalSeconds.ToString(Inv)}&rate={max}", UriKind.Relative), null))
+                    .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<LoadResult>();
+                var after = await StatsAsync(http, gc: false);
+                report.Load = load;
+                report.LoadCpu = (after.CpuMilliseconds - before.CpuMilliseconds) / 1000 / Math.Max(load!.Seconds, 0.001);
+                Console.WriteLine($"load: {load}, control-plane CPU {report.LoadCpu:0.00} cores");
+            }
+
+            if (settings.SkipStorm)
+            {
+                return;
+            }
+
+            // Reconnect storms: full jitter, then plain exponential, each after a stable connection.
+            foreach (var plain in new[] { false, true })
+            {
+                var wait = settings.Stable + TimeSpan.FromSeconds(1) - allConnectedAt.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait);
+                }
+
+                foreach (var agent in agents)
+                {
+                    await agent.SendAsync(plain ? "policy plain" : "policy jitter");
+                    await agent.SendAsync("reset");
+                }
+
+                await Task.Delay(500); // let the orders and a fresh status line arrive
+                var clock = Stopwatch.StartNew();
+                controlPlane.Kill();
+                await controlPlane.DisposeAsync();
+                controlPlane = ChildProcess.Start("control-plane", controlPlaneArgs);
+                await controlPlane.WaitReadyAsync(TimeSpan.FromSeconds(60));
+                var restartedAfter = clock.Elapsed;
+                var reconnected = await WaitUntilAsync(
+                    async () => Math.Min((await HandshakesAsync(http)).Connected, (int)agents.Sum(a => a.Status("connected"))),
+                    max,
+                    settings.StormTimeout);
+                var elapsed = clock.Elapsed;
+                allConnectedAt.Restart();
+                await Task.Delay(500); // a fresh status line with the final counters
+                var counts = await HandshakesAsync(http);
+                var storm = new StormResult(
+                    plain ? "plain exponential" : "full jitter (SDK default)",
+                    max,
+                    reconnected,
+                    restartedAfter.TotalSeconds,
+                    elapsed.TotalSeconds,
+                    agents.Sum(a => a.Status("attempts")),
+                    agents.Sum(a => a.Status("refused")),
+                    agents.Sum(a => a.Status("timeouts")),
+                    agents.Sum(a => a.Status("throttled") + a.Status("handshake") + a.Status("other")),
+                    counts.PeakPerSecond);
+                report.AllConnected &= reconnected == max;
+                report.Storms.Add(storm);
+                Console.WriteLine($"storm: {storm}");
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(agents.Select(a => a.DisposeAsync().AsTask()));
+            await controlPlane.DisposeAsync();
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /// <summary>With <c>--hold S</c>, keeps the server up for S seconds (to attach a profiler).</summary>
+    private static async Task HoldAsync(Settings settings, ChildProcess server)
+    {
+        if (settings.Hold > TimeSpan.Zero)
+        {
+            Console.WriteLine($"holding {server.Name} (pid {server.Id}) for {settings.Hold.TotalSeconds} s");
+            await Task.Delay(settings.Hold);
+        }
+    }
+
+    /// <summary>Agent and echo-client processes are not measured: workstation GC keeps them small.</summary>
+    private static readonly Dictionary<string, string> ClientEnvironment = new() { ["DOTNET_gcServer"] = "0" };
+
+    private static async Task<IdleSample> MeasureIdleAsync(HttpClient http, Settings settings, ProcessSnapshot baseline, int connected)
+    {
+        await Task.Delay(settings.Settle);
+        var start = await StatsAsync(http, gc: false);
+        await Task.Delay(settings.IdleWindow);
+        var end = await StatsAsync(http, gc: false);
+        var memory = await StatsAsync(http, gc: true);
+        var n = Math.Max(1, connected);
+        return new IdleSample(
+            connected,
+            (memory.ManagedHeapBytes - baseline.ManagedHeapBytes) / (double)n,
+            (memory.WorkingSetBytes - baseline.WorkingSetBytes) / (double)n,
+            (memory.PrivateBytes - baseline.PrivateBytes) / (double)n,
+            (end.CpuMilliseconds - start.CpuMilliseconds) / settings.IdleWindow.TotalMilliseconds,
+            (end.AllocatedBytes - start.AllocatedBytes) / settings.IdleWindow.TotalSeconds,
+            end.Gen0Collections - start.Gen0Collections,
+            memory.Threads);
+    }
+
+    private static async Task<ProcessSnapshot> StatsAsync(HttpClient http, bool gc) =>
+        (await http.GetFromJsonAsync<ProcessSnapshot>(new Uri($"/scale/stats?gc={(gc ? "true" : "false")}", UriKind.Relative)))!;
+
+    private static async Task<HandshakeCounts> HandshakesAsync(HttpClient http)
+    {
+        try
+        {
+            return (await http.GetFromJsonAsync<HandshakeCounts>(new Uri("/scale/handshakes", UriKind.Relative)))!;
+        }
+        catch (HttpRequestException)
+        {
+            return new HandshakeCounts(0, 0, 0, 0, 0);
+        }
+    }
+
+    private static Task<int> WaitUntilAsync(Func<long> current, int target, TimeSpan timeout) =>
+        WaitUntilAsync(() => Task.FromResult((int)current()), target, timeout);
+
+    /// <summary>Polls every 100 ms until <paramref name="current"/> reaches the target or the time is up; returns the last value.</summary>
+    private static async Task<int> WaitUntilAsync(Func<Task<int>> current, int target, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        var last = 0;
+        var lastPrint = TimeSpan.Zero;
+        while (clock.Elapsed < timeout)
+        {
+            last = await current();
+            if (last >= target)
+            {
+                return last;
+            }
+
+            if (clock.Elapsed - lastPrint > TimeSpan.FromSeconds(5))
+            {
+                lastPrint = clock.Elapsed;
+                Console.WriteLine($"  ... {last}/{target} after {clock.Elapsed.TotalSeconds:0} s");
+            }
+
+            await Task.Delay(100);
+        }
+
+        return last;
+    }
+
+    private static IEnumerable<int> Chunks(int count, int size)
+    {
+        while (count > 0)
+        {
+            var chunk = Math.Min(count, size);
+            yield return chunk;
+            count -= chunk;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    // ------------------------------------------------------------------ settings and report
+
+    internal sealed record Settings(
+        bool Quick,
+        int[] Counts,
+        int PerProcess,
+        double StartRate,
+        TimeSpan Keepalive,
+        TimeSpan Settle,
+        TimeSpan IdleWindow,
+        TimeSpan LoadDuration,
+        TimeSpan InitialDelay,
+        TimeSpan MaxDelay,
+        TimeSpan Stable,
+        TimeSpan StormTimeout,
+        bool SkipReference,
+        bool SkipLoad,
+        bool SkipStorm,
+        string Store,
+        TimeSpan Hold)
+    {
+        public TimeSpan ConnectTimeout(int n) => TimeSpan.FromSeconds(30 + (n / StartRate * 3));
+
+        public static Settings From(Args args)
+        {
+            var quick = args.Flag("quick");
+            return new Settings(
+                quick,
+                args.Ints("counts", quick ? [200] : [1000, 5000, 10_000]),
+                args.Int("per-process", 2500),
+                args.Double("start-rate", quick ? 400 : 500),
+                args.Seconds("keepalive", quick ? 1 : 15),
+                args.Seconds("settle", quick ? 0.5 : 5),
+                args.Seconds("idle-seconds", quick ? 2 : 30),
+                args.Seconds("load-seconds", quick ? 3 : 20),
+                args.Seconds("initial-delay", quick ? 0.2 : 1),
+                args.Seconds("max-delay", quick ? 2 : 60),
+                args.Seconds("stable", quick ? 1 : 30),
+                args.Seconds("storm-timeout", quick ? 20 : 300),
+                args.Flag("skip-reference"),
+                args.Flag("skip-load"),
+                args.Flag("skip-storm"),
+                args.String("store", "sqlite"),
+                args.Seconds("hold", 0));
+        }
+    }
+
+    internal sealed record IdleSample(int Connected, double HeapPerAgent, double WorkingSetPerAgent, double PrivatePerAgent, double CpuCores, double AllocatedPerSecond, long Gen0, int Threads)
+    {
+        public override string ToString() =>
+            $"heap {HeapPerAgent / 1024:0.0} KiB/conn, working set {WorkingSetPerAgent / 1024:0.0} KiB/conn, private {PrivatePerAgent / 1024:0.0} KiB/conn, CPU {CpuCores * 100:0.00}% of a core, alloc {AllocatedPerSecond / 1024:0} KiB/s, gen0 {Gen0}, threads {Threads}";
+    }
+
+    internal sealed record StormResult(string Policy, int Agents, int Reconnected, double RestartSeconds, double Seconds, long Attempts, long Refused, long Timeouts, long OtherFailures, int PeakHandshakesPerSecond);
+
+    private sealed class Report(Settings settings)
+    {
+        private readonly List<string> _notes = [];
+
+        public Dictionary<int, IdleSample> Reference { get; } = [];
+
+        public Dictionary<int, IdleSample> ControlPlane { get; } = [];
+
+        public LoadResult? Load { get; set; }
+
+        public double LoadCpu { get; set; }
+
+        public List<StormResult> Storms { get; } = [];
+
+        public bool AllConnected { get; set; } = true;
+
+        public void Add(string note) => _notes.Add(note);
+
+        public override string ToString()
+        {
+            var s = new StringBuilder();
+            s.AppendLine(Inv, $"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC{(settings.Quick ? "; QUICK mode (smoke test, numbers not meaningful)" : "")}");
+            s.AppendLine();
+            s.AppendLine("Idle connections (memory after a full GC, minus the process's empty baseline; CPU over the idle window):");
+            s.AppendLine();
+            s.AppendLine("| N | server | connected | managed heap / conn | working set / conn | private bytes / conn | CPU (% of one core) | allocations |");
+            s.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var n in settings.Counts)
+            {
+                if (Reference.TryGetValue(n, out var r))
+                {
+                    Row(s, n, "bare Kestrel WebSocket echo", r);
+                }
+
+                if (ControlPlane.TryGetValue(n, out var c))
+                {
+                    Row(s, n, "EdgeAgent control plane", c);
+                    if (r is not null)
+                    {
+                        s.AppendLine(Inv, $"| {n} | ratio control plane / echo | | {Ratio(c.HeapPerAgent, r.HeapPerAgent)} | {Ratio(c.WorkingSetPerAgent, r.WorkingSetPerAgent)} | {Ratio(c.PrivatePerAgent, r.PrivatePerAgent)} | {Ratio(c.CpuCores, r.CpuCores)} | |");
+                    }
+                }
+            }
+
+            if (Load is { } load)
+            {
+                s.AppendLine();
+                s.AppendLine(Inv, $"Commands at load ({load.Agents} agents, one `{ScaleEchoHandler.CommandName}` per agent per second for {load.Seconds:0.0} s, latency from the scheduled send time):");
+                s.AppendLine();
+                s.AppendLine("| sent | ok | failed | p50 | p90 | p99 | max | control-plane CPU |");
+                s.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+                s.AppendLine(Inv, $"| {load.Sent} | {load.Succeeded} | {load.Failed} | {load.P50Ms:0.0} ms | {load.P90Ms:0.0} ms | {load.P99Ms:0.0} ms | {load.MaxMs:0.0} ms | {LoadCpu:0.00} cores |");
+                if (load.FirstError is not null)
+                {
+                    s.AppendLine();
+                    s.AppendLine(Inv, $"First error: {load.FirstError}");
+                }
+            }
+
+            if (Storms.Count > 0)
+            {
+                s.AppendLine();
+                s.AppendLine(Inv, $"Reconnect storm (control plane killed and restarted under all agents; backoff base {settings.InitialDelay.TotalSeconds} s, cap {settings.MaxDelay.TotalSeconds} s):");
+                s.AppendLine();
+                s.AppendLine("| policy | agents | reconnected | control plane up after | all reconnected after | connection attempts | refused | timed out | other failures | peak handshakes/s |");
+                s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+                foreach (var storm in Storms)
+                {
+                    s.AppendLine(Inv, $"| {storm.Policy} | {storm.Agents} | {storm.Reconnected} | {storm.RestartSeconds:0.0} s | {storm.Seconds:0.0} s | {storm.Attempts} | {storm.Refused} | {storm.Timeouts} | {storm.OtherFailures} | {storm.PeakHandshakesPerSecond} |");
+                }
+
+                if (Storms.Count == 2)
+                {
+                    s.AppendLine();
+                    s.AppendLine(Inv, $"Full jitter / plain: {Ratio(Storms[0].Attempts, Storms[1].Attempts)} the attempts, {Ratio(Storms[0].Seconds, Storms[1].Seconds)} the time to all reconnected.");
+                }
+            }
+
+            foreach (var note in _notes)
+            {
+                s.AppendLine();
+                s.AppendLine(note);
+            }
+
+            return s.ToString();
+        }
+
+        private static void Row(StringBuilder s, int n, string name, IdleSample x) =>
+            s.AppendLine(Inv, $"| {n} | {name} | {x.Connected} | {x.HeapPerAgent / 1024:0.0} KiB | {x.WorkingSetPerAgent / 1024:0.0} KiB | {x.PrivatePerAgent / 1024:0.0} KiB | {x.CpuCores * 100:0.00}% | {x.AllocatedPerSecond / 1024:0} KiB/s |");
+
+        private static string Ratio(double a, double b) => b <= 0 ? "n/a" : string.Create(Inv, $"{a / b:0.00}×");
+    }
+}

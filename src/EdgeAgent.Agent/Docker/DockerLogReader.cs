@@ -1,0 +1,297 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using EdgeAgent.Protocol;
+using EdgeAgent.Protocol.Contracts.Docker;
+
+namespace EdgeAgent.Agent.Docker;
+
+/// <summary>
+/// Reads a container's log stream from the engine and cuts it into <see cref="LogLine"/>s with
+/// cursors. It reads only when the consumer asks for the next line, so a slow consumer slows the
+/// read from the engine, and memory stays within one read buffer plus one partial line per stream.
+/// </summary>
+internal sealed class DockerLogReader
+{
+    /// <summary>Longer lines are cut into pieces of this many bytes, each with its own cursor index.</summary>
+    public const int MaxLineBytes = 64 * 1024;
+
+    private const int ReadBufferBytes = 16 * 1024;
+
+    private long _engineBytesRead;
+
+    /// <summary>Bytes read from the engine so far (for diagnostics and tests of flow control).</summary>
+    public long EngineBytesRead => Interlocked.Read(ref _engineBytesRead);
+
+    public static ContainerLogsParameters ToParameters(ContainerLogsRequest request, bool follow)
+    {
+        if (!request.Stdout && !request.Stderr)
+        {
+            throw new EdgeCommandException(EdgeErrorCodes.InvalidArgument, "Ask for stdout, stderr or both.");
+        }
+
+        if (request.Tail is < 0)
+        {
+            throw new EdgeCommandException(EdgeErrorCodes.InvalidArgument, "Tail cannot be negative.");
+        }
+
+        var parameters = new ContainerLogsParameters
+        {
+            ShowStdout = request.Stdout,
+            ShowStderr = request.Stderr,
+            Timestamps = true, // always: every line needs its cursor
+            Follow = follow,
+            Tail = request.Tail is { } tail ? tail.ToString(CultureInfo.InvariantCulture) : "all",
+            Since = request.Since is { } since ? ToEngineTime(since) : null,
+            Until = request.Until is { } until ? ToEngineTime(until) : null,
+        };
+
+        if (request.ResumeAfter is { } cursor)
+        {
+            // The engine's "since" is inclusive: lines with the cursor's timestamp come again and
+            // are skipped by index. Tail would cut lines after the cursor, so it does not apply.
+            parameters.Since = ToEngineTime(cursor.TimestampUnixNanos);
+            parameters.Tail = "all";
+        }
+
+        return parameters;
+    }
+
+    /// <summary>Reads lines until the engine ends the stream.</summary>
+    public async IAsyncEnumerable<LogLine> ReadAsync(MultiplexedStream stream, LogCursor? resumeAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var buffer = new byte[ReadBufferBytes];
+        var stdout = new PartialLine();
+        var stderr = new PartialLine();
+        var pieces = new List<PartialLine.Piece>();
+        var lastTimestamp = long.MinValue;
+        var index = 0;
+        var ended = false;
+
+        while (!ended)
+        {
+            pieces.Clear();
+            var read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, cancellationToken);
+            var kind = read.Target == MultiplexedStream.TargetStream.StandardError ? LogStream.Stderr : LogStream.Stdout;
+            if (read.EOF)
+            {
+                ended = true;
+                stdout.Flush(pieces);
+                var stdoutPieces = pieces.Count;
+                stderr.Flush(pieces);
+                foreach (var line in Lines(pieces, stdoutPieces))
+                {
+                    yield return line;
+                }
+
+                break;
+            }
+
+            Interlocked.Add(ref _engineBytesRead, read.Count);
+            var partial = kind == LogStream.Stderr ? stderr : stdout;
+            var start = 0;
+            while (start < read.Count)
+            {
+                var newline = Array.IndexOf(buffer, (byte)'\n', start, read.Count - start);
+                var end = newline < 0 ? read.Count : newline;
+                partial.Feed(buffer.AsSpan(start, end - start), newline >= 0, pieces);
+                start = newline < 0 ? read.Count : newline + 1;
+            }
+
+            foreach (var line in Lines(pieces, kind == LogStream.Stdout ? pieces.Count : 0))
+            {
+                yield return line;
+            }
+        }
+
+        // Numbers the pieces (the first stdoutCount are stdout, the rest stderr) and drops those
+        // at or before the cursor.
+        IEnumerable<LogLine> Lines(List<PartialLine.Piece> found, int stdoutCount)
+        {
+            for (var i = 0; i < found.Count; i++)
+            {
+                var lineKind = i < stdoutCount ? LogStream.Stdout : LogStream.Stderr;
+                var owner = lineKind == LogStream.Stdout ? stdout : stderr;
+                var line = Parse(found[i], lineKind, owner.LastTimestamp ?? lastTimestamp);
+                owner.LastTimestamp = line.TimestampUnixNanos;
+                index = line.TimestampUnixNanos == lastTimestamp ? index + 1 : 0;
+                lastTimestamp = line.TimestampUnixNanos;
+                line.Index = index;
+                if (IsAfter(line, resumeAfter))
+                {
+                    yield return line;
+                }
+            }
+        }
+    }
+
+    private static bool IsAfter(LogLine line, LogCursor? cursor) =>
+        cursor is null
+        || line.TimestampUnixNanos > cursor.TimestampUnixNanos
+        || (line.TimestampUnixNanos == cursor.TimestampUnixNanos && line.Index > cursor.Index);
+
+    /// <summary>Splits <c>"2024-01-02T03:04:05.123456789Z text"</c> into timestamp and text.</summary>
+    internal static LogLine Parse(PartialLine.Piece piece, LogStream kind, long previousTimestamp)
+    {
+        var bytes = piece.Bytes;
+        long timestamp;
+        var text = bytes;
+        if (piece.Continuation)
+        {
+            timestamp = previousTimestamp == long.MinValue ? 0 : previousTimestamp;
+        }
+        else
+        {
+            var space = bytes.AsSpan().IndexOf((byte)' ');
+            var stamp = space < 0 ? bytes : bytes[..space];
+            if (TryParseTimestamp(Encoding.ASCII.GetString(stamp), out timestamp))
+            {
+                text = space < 0 ? [] : bytes[(space + 1)..];
+            }
+            else
+            {
+                timestamp = previousTimestamp == long.MinValue ? 0 : previousTimestamp;
+            }
+        }
+
+        var length = text.Length;
+        if (length > 0 && text[length - 1] == (byte)'\r')
+        {
+            length--;
+        }
+
+        return new LogLine { Stream = kind, TimestampUnixNanos = timestamp, Text = Encoding.UTF8.GetString(text, 0, length) };
+    }
+
+    /// <summary>Parses an RFC 3339 timestamp with up to nanosecond precision into Unix nanoseconds.</summary>
+    internal static bool TryParseTimestamp(string text, out long unixNanos)
+    {
+        unixNanos = 0;
+        if (text.Length < 20 || text[10] != 'T')
+        {
+            return false;
+        }
+
+        if (!DateTime.TryParseExact(text.AsSpan(0, 19), "yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var seconds))
+        {
+            return false;
+        }
+
+        var position = 19;
+        long fraction = 0;
+        if (text[position] == '.')
+        {
+            position++;
+            var digits = 0;
+            while (position < text.Length && char.IsAsciiDigit(text[position]))
+            {
+                if (digits < 9)
+                {
+                    fraction = (fraction * 10) + (text[position] - '0');
+                    digits++;
+                }
+
+                position++;
+            }
+
+            for (; digits < 9; digits++)
+            {
+                fraction *= 10;
+            }
+        }
+
+        var offset = TimeSpan.Zero;
+        if (position < text.Length && text[position] is '+' or '-')
+        {
+            if (!TimeSpan.TryParseExact(text.AsSpan(position + 1), "hh\\:mm", CultureInfo.InvariantCulture, out offset))
+            {
+                return false;
+            }
+
+            offset = text[position] == '-' ? offset.Negate() : offset;
+        }
+        else if (position >= text.Length || text[position] != 'Z')
+        {
+            return false;
+        }
+
+        var utc = new DateTimeOffset(seconds, TimeSpan.Zero) - offset;
+        unixNanos = (utc.ToUnixTimeSeconds() * 1_000_000_000L) + fraction;
+        return true;
+    }
+
+    /// <summary>The engine's <c>since</c>/<c>until</c> form: Unix seconds with nanoseconds.</summary>
+    internal static string ToEngineTime(long unixNanos)
+    {
+        var seconds = Math.DivRem(unixNanos, 1_000_000_000L, out var nanos);
+        if (nanos < 0)
+        {
+            seconds--;
+            nanos += 1_000_000_000L;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{seconds}.{nanos:D9}");
+    }
+
+    internal static string ToEngineTime(DateTimeOffset time) =>
+        ToEngineTime((time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100);
+
+    /// <summary>The bytes of one stream's line that has not ended yet, cut at <see cref="MaxLineBytes"/>.</summary>
+    internal sealed class PartialLine
+    {
+        private readonly MemoryStream _bytes = new();
+        private bool _continuing;
+
+        /// <summary>The timestamp of this stream's last line (continuation pieces carry it on).</summary>
+        public long? LastTimestamp { get; set; }
+
+        /// <summary>Appends a segment; adds a piece to <paramref name="output"/> per full cap and when the line ended.</summary>
+        public void Feed(ReadOnlySpan<byte> segment, bool lineEnded, List<Piece> output)
+        {
+            while (segment.Length > 0)
+            {
+                var room = MaxLineBytes - (int)_bytes.Length;
+                if (segment.Length <= room)
+                {
+                    _bytes.Write(segment);
+                    break;
+                }
+
+                _bytes.Write(segment[..room]);
+                output.Add(Take());
+                _continuing = true;
+                segment = segment[room..];
+            }
+
+            if (lineEnded && (_bytes.Length > 0 || !_continuing))
+            {
+                output.Add(Take());
+                _continuing = false;
+            }
+            else if (lineEnded)
+            {
+                _continuing = false;
+            }
+        }
+
+        public void Flush(List<Piece> output)
+        {
+            if (_bytes.Length > 0)
+            {
+                output.Add(Take());
+                _continuing = false;
+            }
+        }
+
+        private Piece Take()
+        {
+            var piece = new Piece(_bytes.ToArray(), _continuing);
+            _bytes.SetLength(0);
+            return piece;
+        }
+
+        internal sealed record Piece(byte[] Bytes, bool Continuation);
+    }
+}

@@ -1,0 +1,58 @@
+using EdgeAgent.Agent;
+using EdgeAgent.Agent.Connection;
+using EdgeAgent.Agent.Docker;
+using EdgeAgent.Agent.Docker.Snapshots;
+using EdgeAgent.Agent.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds the Docker operations to the agent.</summary>
+public static class EdgeAgentDockerBuilderExtensions
+{
+    /// <summary>
+    /// Lets the control plane manage this host's Docker engine: system, containers (lifecycle,
+    /// logs, exec, stats), images, volumes (including browsing), networks; sends status snapshots
+    /// on connect and on every change (engine events), and reports the engine in the health
+    /// check. The engine is <see cref="EdgeAgentOptions.DockerEndpoint"/>. Safe to call twice.
+    /// </summary>
+    /// <param name="builder">The agent builder.</param>
+    /// <returns>The builder.</returns>
+    public static IEdgeAgentBuilder AddDocker(this IEdgeAgentBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        AddDockerEngine(services);
+        services.AddDockerCommandHandlers();
+        if (!services.Any(d => d.ServiceType == typeof(SnapshotPublisher)))
+        {
+            services.AddSingleton<SnapshotPublisher>();
+            services.AddSingleton<IAgentSessionObserver>(sp => sp.GetRequiredService<SnapshotPublisher>());
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<EdgeCommandHandler, SamplingIntervalHandler>());
+            services.AddHealthChecks().AddCheck<DockerEngineHealthCheck>("docker-engine", tags: ["edge-agent", "docker"]);
+        }
+
+        return builder;
+    }
+
+    /// <summary>The engine connection shared by the Docker operations and the stacks.</summary>
+    internal static void AddDockerEngine(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(DockerEngineMarker)))
+        {
+            return;
+        }
+
+        services.AddSingleton<DockerEngineMarker>();
+        services.AddOptions<DockerEngineOptions>();
+        services.AddSingleton<IConfigureOptions<DockerEngineOptions>>(sp => new ConfigureOptions<DockerEngineOptions>(engine =>
+            engine.Endpoint ??= sp.GetService<IOptions<EdgeAgentOptions>>()?.Value.DockerEndpoint));
+        services.TryAddSingleton<DockerClientProvider>();
+        services.TryAddSingleton<Docker.DotNet.IDockerClient>(sp => sp.GetRequiredService<DockerClientProvider>().Client);
+        services.RemoveAll<IEngineVersionProvider>();
+        services.AddSingleton<IEngineVersionProvider, DockerEngineVersionProvider>();
+    }
+
+    private sealed class DockerEngineMarker;
+}

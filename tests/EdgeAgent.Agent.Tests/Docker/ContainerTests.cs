@@ -1,0 +1,180 @@
+using Docker.DotNet.Models;
+using EdgeAgent.Protocol;
+using EdgeAgent.Protocol.Contracts.Docker;
+
+namespace EdgeAgent.Agent.Tests.Docker;
+
+[Trait("Category", "Docker")]
+public sealed class ContainerTests : DockerTestBase
+{
+    [Fact]
+    public async Task List_separates_running_from_all_and_filters_by_label()
+    {
+        var scope = Guid.NewGuid().ToString("N");
+        var running = await CreateSleeperAsync(labels: Labels(("scope", scope)));
+        var stopped = await CreateContainerAsync(["true"], start: false, labels: Labels(("scope", scope), ("role", "idle")));
+
+        var runningOnly = await Docker.Containers.ListAsync(new() { Labels = new Dictionary<string, string> { ["scope"] = scope } }, Ct);
+        var all = await Docker.Containers.ListAsync(new() { All = true, Labels = new Dictionary<string, string> { ["scope"] = scope } }, Ct);
+        var byRole = await Docker.Containers.ListAsync(new() { All = true, Labels = new Dictionary<string, string> { ["scope"] = scope, ["role"] = "idle" } }, Ct);
+
+        runningOnly.Select(c => c.Id).Should().Equal(running);
+        all.Select(c => c.Id).Should().BeEquivalentTo([running, stopped]);
+        byRole.Select(c => c.Id).Should().Equal(stopped);
+        all.Single(c => c.Id == running).State.Should().Be("running");
+        all.Single(c => c.Id == stopped).State.Should().Be("created");
+        all.Single(c => c.Id == running).Labels.Should().Contain("scope", scope);
+    }
+
+    [Fact]
+    public async Task List_filters_by_name()
+    {
+        var name = UniqueName("named");
+        var id = await CreateContainerAsync(["true"], start: false, name: name);
+
+        var found = await Docker.Containers.ListAsync(new() { All = true, Name = name }, Ct);
+
+        found.Should().ContainSingle().Which.Should().Match<ContainerSummary>(c => c.Id == id && c.Names.Contains(name));
+    }
+
+    [Fact]
+    public async Task Inspect_returns_details_and_compose_stack()
+    {
+        var id = await CreateSleeperAsync(labels: Labels(("com.docker.compose.project", "shop")));
+
+        var details = await Docker.Containers.InspectAsync(id, Ct);
+
+        details.Id.Should().Be(id);
+        details.Image.Should().Be(TestImage);
+        details.State.Running.Should().BeTrue();
+        details.State.Pid.Should().BePositive();
+        details.State.StartedAt.Should().NotBeNull();
+        details.Command.Should().StartWith("sh");
+        details.Stack.Should().Be("shop");
+        details.Labels.Should().Contain(TestLabel, "1");
+    }
+
+    [Fact]
+    public async Task Stop_with_timeout_then_start_again()
+    {
+        var id = await CreateContainerAsync(["sh", "-c", "while true; do sleep 1; done"]); // ignores SIGTERM as PID 1
+
+        var stopped = await Docker.Containers.StopAsync(id, TimeSpan.FromSeconds(1), Ct);
+        var stoppedAgain = await Docker.Containers.StopAsync(id, TimeSpan.FromSeconds(1), Ct);
+        (await Engine.Containers.InspectContainerAsync(id, Ct)).State!.Running.Should().BeFalse();
+
+        var started = await Docker.Containers.StartAsync(id, Ct);
+        var startedAgain = await Docker.Containers.StartAsync(id, Ct);
+
+        stopped.Should().BeTrue();
+        stoppedAgain.Should().BeFalse("it was not running");
+        started.Should().BeTrue();
+        startedAgain.Should().BeFalse("it was already running");
+        (await Engine.Containers.InspectContainerAsync(id, Ct)).State!.Running.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Restart_gives_a_new_process()
+    {
+        var id = await CreateSleeperAsync();
+        var before = await Engine.Containers.InspectContainerAsync(id, Ct);
+
+        await Docker.Containers.RestartAsync(id, TimeSpan.FromSeconds(1), Ct);
+
+        var after = await Engine.Containers.InspectContainerAsync(id, Ct);
+        after.State!.Running.Should().BeTrue();
+        after.State!.StartedAt.Should().NotBe(before.State!.StartedAt);
+    }
+
+    [Fact]
+    public async Task Kill_sends_the_given_signal()
+    {
+        var id = await CreateContainerAsync(["sh", "-c", "trap 'exit 42' HUP; while true; do sleep 0.1; done"]);
+
+        await Docker.Containers.KillAsync(id, "SIGHUP", Ct);
+        await WaitForExitAsync(id);
+
+        (await Engine.Containers.InspectContainerAsync(id, Ct)).State!.ExitCode.Should().Be(42);
+    }
+
+    [Fact]
+    public async Task Kill_of_a_stopped_container_is_a_conflict()
+    {
+        var id = await CreateContainerAsync(["true"], start: false);
+
+        var kill = async () => await Docker.Containers.KillAsync(id, null, Ct);
+
+        (await kill.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Conflict);
+    }
+
+    [Fact]
+    public async Task Pause_and_unpause()
+    {
+        var id = await CreateSleeperAsync();
+
+        await Docker.Containers.PauseAsync(id, Ct);
+        var paused = await Docker.Containers.InspectAsync(id, Ct);
+        await Docker.Containers.UnpauseAsync(id, Ct);
+        var resumed = await Docker.Containers.InspectAsync(id, Ct);
+
+        paused.State.Paused.Should().BeTrue();
+        paused.State.Status.Should().Be("paused");
+        resumed.State.Paused.Should().BeFalse();
+        resumed.State.Status.Should().Be("running");
+    }
+
+    [Fact]
+    public async Task Remove_of_a_running_container_needs_force_and_removes_anonymous_volumes()
+    {
+        var id = await CreateContainerAsync(["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"], anonymousVolumes: ["/data"]);
+        var volume = (await Engine.Containers.InspectContainerAsync(id, Ct)).Mounts.Single(m => m.Destination == "/data").Name!;
+        TrackVolume(volume);
+
+        var withoutForce = async () => await Docker.Containers.RemoveAsync(id, cancellationToken: Ct);
+        (await withoutForce.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Conflict);
+
+        await Docker.Containers.RemoveAsync(id, force: true, removeVolumes: true, Ct);
+
+        var inspect = async () => await Docker.Containers.InspectAsync(id, Ct);
+        (await inspect.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.NotFound);
+        var volumes = await Engine.Volumes.ListAsync(Ct);
+        volumes.Volumes.Should().NotContain(v => v.Name == volume);
+    }
+
+    [Fact]
+    public async Task Rename_and_rename_to_a_taken_name()
+    {
+        var id = await CreateContainerAsync(["true"], start: false);
+        var other = UniqueName("taken");
+        await CreateContainerAsync(["true"], start: false, name: other);
+        var newName = UniqueName("renamed");
+
+        await Docker.Containers.RenameAsync(id, newName, Ct);
+        var taken = async () => await Docker.Containers.RenameAsync(id, other, Ct);
+
+        (await Docker.Containers.InspectAsync(id, Ct)).Name.Should().Be(newName);
+        (await taken.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Conflict);
+    }
+
+    [Fact]
+    public async Task Unknown_container_is_not_found_with_the_engines_message()
+    {
+        var name = UniqueName("missing");
+
+        var inspect = async () => await Docker.Containers.InspectAsync(name, Ct);
+        var start = async () => await Docker.Containers.StartAsync(name, Ct);
+
+        var error = (await inspect.Should().ThrowAsync<EdgeCommandException>()).Which;
+        error.Code.Should().Be(EdgeErrorCodes.NotFound);
+        error.Message.Should().Contain("No such container").And.Contain(name);
+        (await start.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.NotFound);
+    }
+
+    [Fact]
+    public async Task Empty_id_is_an_invalid_argument()
+    {
+        var inspect = async () => await Docker.Containers.InspectAsync("", Ct);
+
+        (await inspect.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.InvalidArgument);
+    }
+}

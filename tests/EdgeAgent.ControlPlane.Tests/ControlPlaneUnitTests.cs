@@ -1,0 +1,82 @@
+using EdgeAgent.ControlPlane;
+using EdgeAgent.ControlPlane.Agents;
+using EdgeAgent.ControlPlane.Sqlite;
+using EdgeAgent.Protocol.Contracts.Stacks;
+
+namespace EdgeAgent.ControlPlane.Tests;
+
+public sealed class ControlPlaneUnitTests
+{
+    [Fact]
+    public void Secrets_are_256_bit_base64url_and_only_their_hash_matches()
+    {
+        var secrets = Enumerable.Range(0, 100).Select(_ => AgentSecrets.NewSecret()).ToArray();
+        secrets.Should().OnlyHaveUniqueItems();
+        secrets.Should().OnlyContain(s => s.Length == 43 && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '-' || c == '_'));
+        var hash = AgentSecrets.Hash(secrets[0]);
+        hash.Should().StartWith("sha256:").And.NotContain(secrets[0]);
+        AgentSecrets.Matches(secrets[0], hash).Should().BeTrue();
+        AgentSecrets.Matches(secrets[1], hash).Should().BeFalse();
+        AgentSecrets.Matches(secrets[0], null).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("Bearer store-1.abcdefghijklmnop", true, "store-1", "abcdefghijklmnop")]
+    [InlineData("bearer store-1.a.b", true, "store-1", "a.b")]
+    [InlineData("Bearer .secret", false, "", "")]
+    [InlineData("Bearer store-1.", false, "", "")]
+    [InlineData("Bearer bad id.secret", false, "", "")]
+    [InlineData("Basic c3RvcmU6c2VjcmV0", false, "", "")]
+    [InlineData("", false, "", "")]
+    public void Authorization_headers_parse_only_in_the_bearer_id_dot_secret_form(string header, bool valid, string id, string secret)
+    {
+        AgentSecrets.TryParseAuthorization(header, out var parsedId, out var parsedSecret).Should().Be(valid);
+        if (valid)
+        {
+            parsedId.Should().Be(id);
+            parsedSecret.Should().Be(secret);
+        }
+    }
+
+    [Theory]
+    [InlineData("docker.containers.restart", "containers")]
+    [InlineData("docker.exec.run", "exec")]
+    [InlineData("docker.volumes.browse", "volumes")]
+    [InlineData("docker.system.ping", "system")]
+    [InlineData("stacks.deploy", "stacks")]
+    [InlineData("forward.tcp", "forwarding")]
+    [InlineData("docker.unknown.thing", "custom")]
+    [InlineData("myapp.reboot", "custom")]
+    public void Command_groups_derive_from_names(string command, string group) =>
+        EdgeCommandResource.GroupOf(command).Should().Be(group);
+
+    [Fact]
+    public async Task Sqlite_stores_keep_agents_audit_and_stacks_across_instances()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"edgeagent-unit-{Guid.NewGuid():N}.db");
+        var connection = $"Data Source={path}";
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var first = new SqliteDatabase(connection);
+        var agents = new SqliteAgentStore(first);
+        (await agents.TryAddAsync(new EdgeAgentRecord { Id = "a1", SecretHash = "sha256:AA", CreatedAt = now, Labels = new Dictionary<string, string> { ["site"] = "x" } })).Should().BeTrue();
+        (await agents.TryAddAsync(new EdgeAgentRecord { Id = "a1", SecretHash = "sha256:BB", CreatedAt = now })).Should().BeFalse("ids are unique");
+        await new SqliteAuditStore(first).AppendAsync(new EdgeAuditRecord { Event = "command", AgentId = "a1", Caller = "alice", Timestamp = now, Outcome = "ok" });
+        await new SqliteStackStore(first).SetAsync(new EdgeDesiredStack { AgentId = "a1", ProjectName = "web", Request = new StackDeployRequest { ProjectName = "web", Version = "3", Variables = new Dictionary<string, string> { ["K"] = "V" } }, UpdatedAt = now });
+
+        var second = new SqliteDatabase(connection);
+        var record = await new SqliteAgentStore(second).GetAsync("a1");
+        record!.Labels.Should().Contain("site", "x");
+        record.CreatedAt.Should().Be(now);
+        (await new SqliteAuditStore(second).QueryAsync(new EdgeAuditQuery { Caller = "alice" })).Should().ContainSingle().Which.Outcome.Should().Be("ok");
+        var stack = await new SqliteStackStore(second).GetAsync("a1", "web");
+        stack!.Request.Version.Should().Be("3");
+        stack.Request.Variables.Should().Contain("K", "V");
+        await new SqliteStackStore(second).DeleteAsync("a1", "web");
+        (await new SqliteStackStore(second).ListAsync("a1")).Should().BeEmpty();
+        await FluentActions.Awaiting(() => new SqliteAgentStore(second).UpdateAsync(record with { Id = "missing" })).Should().ThrowAsync<KeyNotFoundException>();
+    }
+
+    [Fact]
+    public void An_in_memory_sqlite_connection_string_is_refused_with_a_clear_message() =>
+        FluentActions.Invoking(() => new SqliteDatabase("Data Source=:memory:")).Should().Throw<ArgumentException>().WithMessage("*file*");
+}

@@ -1,0 +1,271 @@
+using System.Security.Cryptography;
+using EdgeAgent.Protocol.Rpc;
+using EdgeAgent.Protocol.Session;
+using EdgeAgent.Protocol.Tests.Frames;
+using EdgeAgent.Testing.ProtocolTestHelpers;
+using MessagePack;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeAgent.Protocol.Tests.Rpc;
+
+public sealed class RpcTests
+{
+    private static byte[] Bytes(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+
+    [Fact]
+    public async Task A_unary_command_answers_with_its_result()
+    {
+        await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Unary("echo", call => ValueTask.FromResult(call.Payload.ToArray().Reverse().ToArray()))]);
+
+        var result = await rpc.InvokeAsync("echo", new byte[] { 1, 2, 3 });
+
+        result.ToArray().Should().Equal(3, 2, 1);
+    }
+
+    [Fact]
+    public async Task An_unknown_command_is_not_found()
+    {
+        await using var rpc = await RpcHarness.StartAsync([]);
+
+        var error = await FluentActions.Awaiting(() => rpc.InvokeAsync("nope", default)).Should().ThrowAsync<EdgeCommandException>();
+
+        error.Which.Code.Should().Be(EdgeErrorCodes.NotFound);
+    }
+
+    [Fact]
+    public async Task Results_larger_than_the_window_arrive_byte_exact()
+    {
+        var big = SampleFrames.Payload(3 * 1024 * 1024 + 17);
+        await using var rpc = await RpcHarness.StartAsync(
+            [DelegateCommand.Unary("big", _ => ValueTask.FromResult(big))],
+            new SessionOptions { InitialWindow = 256 * 1024 });
+
+        var result = await Poll.Within(rpc.InvokeAsync("big", default));
+
+        SHA256.HashData(result.Span).Should().Equal(SHA256.HashData(big));
+    }
+
+    [Fact]
+    public async Task Streamed_items_larger_than_the_window_arrive_in_order()
+    {
+        await using var rpc = await RpcHarness.StartAsync(
+            [DelegateCommand.Streaming("items", async call =>
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    await call.WriteItemAsync(SampleFrames.Payload(100_000, seed: i));
+                }
+            })],
+            new SessionOptions { InitialWindow = 16 * 1024 });
+
+        var items = await Poll.Within(CollectAsync(rpc.StreamAsync("items", default)));
+
+        items.Should().HaveCount(3);
+        for (var i = 0; i < 3; i++)
+        {
+            items[i].Should().Equal(SampleFrames.Payload(100_000, seed: i));
+        }
+    }
+
+    [Fact]
+    public async Task Cancelling_the_call_cancels_the_handler_on_the_other_side()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handlerCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Unary("wait", async call =>
+        {
+            using var registration = call.CancellationToken.Register(handlerCancelled.SetResult);
+            started.SetResult();
+            await Task.Delay(Timeout.Infinite, call.CancellationToken);
+            return [];
+        })]);
+        using var cancel = new CancellationTokenSource();
+
+        var invoke = rpc.InvokeAsync("wait", default, key: "k-1", cancellationToken: cancel.Token);
+        await Poll.Within(started.Task);
+        await cancel.CancelAsync();
+
+        await FluentActions.Awaiting(() => Poll.Within(invoke)).Should().ThrowAsync<OperationCanceledException>();
+        await Poll.Within(handlerCancelled.Task);
+        await Poll.UntilAsync(() => rpc.Callee.ChannelCount == 0 && rpc.Caller.ChannelCount == 0, "the channel is gone on both sides");
+    }
+
+    [Fact]
+    public async Task A_passed_deadline_fails_with_timeout_and_cancels_the_handler()
+    {
+        var time = new FakeTimeProvider();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handlerCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        DateTimeOffset? deadline = null;
+        await using var rpc = await RpcHarness.StartAsync(
+            [DelegateCommand.Unary("slow", async call =>
+            {
+                deadline = call.Deadline;
+                using var registration = call.CancellationToken.Register(handlerCancelled.SetResult);
+                started.SetResult();
+                await Task.Delay(Timeout.Infinite, call.CancellationToken);
+                return [];
+            })],
+            new SessionOptions { KeepaliveInterval = TimeSpan.FromHours(1) },
+            time);
+
+        var invoke = rpc.InvokeAsync("slow", default, timeout: TimeSpan.FromSeconds(5));
+        await Poll.Within(started.Task);
+        deadline.Should().Be(time.GetUtcNow() + TimeSpan.FromSeconds(5));
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        var error = await FluentActions.Awaiting(() => Poll.Within(invoke)).Should().ThrowAsync<EdgeCommandException>();
+        error.Which.Code.Should().Be(EdgeErrorCodes.Timeout);
+        await Poll.Within(handlerCancelled.Task);
+    }
+
+    [Fact]
+    public async Task The_callee_answers_timeout_by_itself_when_its_deadline_passes()
+    {
+        var time = new FakeTimeProvider();
+        await using var rpc = await RpcHarness.StartAsync(
+            [DelegateCommand.Unary("slow", async call =>
+            {
+                await Task.Delay(Timeout.Infinite, call.CancellationToken);
+                return [];
+            })],
+            new SessionOptions { KeepaliveInterval = TimeSpan.FromHours(1) },
+            time);
+
+        // A raw call whose deadline is already over (the caller itself waits without a deadline).
+        var header = new RpcRequestHeader("slow", "", time.GetUtcNow().AddSeconds(-1).ToUnixTimeMilliseconds(), default).Encode();
+        var channel = await rpc.Caller.OpenChannelAsync(ChannelKinds.Command, header);
+        await channel.CompleteWritesAsync();
+
+        var message = await Poll.Within(RpcMessages.ReadAsync(channel.Input, RpcMessages.DefaultMaxMessageSize, default).AsTask());
+        message!.Value.Kind.Should().Be(RpcMessageKind.Error);
+        message.Value.Code.Should().Be(EdgeErrorCodes.Timeout);
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_runs_the_handler_once_and_returns_the_same_result()
+    {
+        var runs = 0;
+        await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Unary("deploy", _ => ValueTask.FromResult(Bytes($"run {Interlocked.Increment(ref runs)}")))]);
+
+        var first = await rpc.InvokeAsync("deploy", Bytes("v1"), key: "deploy-42");
+        var second = await rpc.InvokeAsync("deploy", Bytes("v1"), key: "deploy-42");
+        var other = await rpc.InvokeAsync("deploy", Bytes("v1"), key: "deploy-43");
+
+        second.ToArray().Should().Equal(first.ToArray());
+        first.ToArray().Should().Equal(Bytes("run 1"));
+        other.ToArray().Should().Equal(Bytes("run 2"));
+        rpc.Dispatcher.Executions.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_concurrent_duplicate_waits_for_the_first_run()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Unary("deploy", async _ =>
+        {
+            await release.Task;
+            return Bytes("done");
+        })]);
+
+        var first = rpc.InvokeAsync("deploy", default, key: "same");
+        await Poll.UntilAsync(() => rpc.Dispatcher.Executions == 1, "the first run started");
+        var second = rpc.InvokeAsync("deploy", default, key: "same");
+        await Poll.UntilAsync(() => rpc.Callee.ChannelCount == 2, "the duplicate reached the dispatcher");
+        second.IsCompleted.Should().BeFalse("the duplicate waits for the first run");
+
+        release.SetResult();
+
+        (await Poll.Within(first)).ToArray().Should().Equal(Bytes("done"));
+        (await Poll.Within(second)).ToArray().Should().Equal(Bytes("done"));
+        rpc.Dispatcher.Executions.Should().Be(1);
+    }
+
+    private static async Task<List<byte[]>> CollectAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> items)
+    {
+        var list = new List<byte[]>();
+        await foreach (var item in items)
+        {
+            list.Add(item.ToArray());
+        }
+
+        return list;
+    }
+
+    [Theory]
+    [InlineData("any")]
+    [InlineData("named")]
+    public async Task A_deeply_nested_request_payload_is_invalid_argument(string command)
+    {
+        await using var rpc = await RpcHarness.StartAsync(
+        [
+            DelegateCommand.Unary("any", call => ValueTask.FromResult(ContractSerializer.Serialize(ContractSerializer.Deserialize<AnyValueRequest>(call.Payload).Value?.GetType().Name ?? "null"))),
+            DelegateCommand.Unary("named", call => ValueTask.FromResult(ContractSerializer.Serialize(ContractSerializer.Deserialize<NamedRequest>(call.Payload).Name))),
+        ]);
+
+        byte[] Nested(int depth, bool withName)
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            var writer = new MessagePackWriter(buffer);
+            writer.WriteArrayHeader(withName ? 2 : 1);
+            if (withName)
+            {
+                writer.Write("x");
+            }
+
+            Envelope.WriteNestedArrays(ref writer, depth);
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+
+        // Within the depth limit the same shapes are fine.
+        (await rpc.InvokeAsync("any", Nested(10, withName: false))).Length.Should().BeGreaterThan(0);
+        (await rpc.InvokeAsync("named", Nested(10, withName: true))).Length.Should().BeGreaterThan(0);
+
+        var payload = Nested(100_000, withName: command == "named");
+        var error = await FluentActions.Awaiting(() => rpc.InvokeAsync(command, payload)).Should().ThrowAsync<EdgeCommandException>();
+        error.Which.Code.Should().Be(EdgeErrorCodes.InvalidArgument);
+
+        rpc.Callee.IsClosed.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_deeply_nested_trailing_field_in_the_request_header_is_skipped()
+    {
+        await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Unary("echo", call => ValueTask.FromResult(call.Payload.ToArray()))]);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(5);
+        writer.Write("echo");
+        writer.Write("");
+        writer.Write(0L);
+        writer.Write(new byte[] { 7 });
+        Envelope.WriteNestedArrays(ref writer, 100_000);
+        writer.Flush();
+
+        var channel = await rpc.Caller.OpenChannelAsync(ChannelKinds.Command, buffer.WrittenSpan.ToArray());
+        await channel.CompleteWritesAsync();
+        var message = await Poll.Within(RpcMessages.ReadAsync(channel.Input, RpcMessages.DefaultMaxMessageSize, default).AsTask());
+
+        message!.Value.Kind.Should().Be(RpcMessageKind.Result);
+        message.Value.Payload.ToArray().Should().Equal(7);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xc1 })]
+    [InlineData(new byte[] { 0x94, 0xa0, 0xa0, 0x00 })]
+    [InlineData(new byte[] { 0x94, 0xa1, 0x41, 0xa0, 0xa3, 0x61, 0x62, 0x63, 0xc0 })]
+    [InlineData(new byte[] { 0x94, 0xa2, 0xc3, 0x28, 0xa0, 0x00, 0xc0 })]
+    public async Task A_malformed_request_header_is_invalid_argument(byte[] header)
+    {
+        await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Unary("A", _ => ValueTask.FromResult(Array.Empty<byte>()))]);
+
+        var channel = await rpc.Caller.OpenChannelAsync(ChannelKinds.Command, header);
+        await channel.CompleteWritesAsync();
+        var message = await Poll.Within(RpcMessages.ReadAsync(channel.Input, RpcMessages.DefaultMaxMessageSize, default).AsTask());
+
+        message!.Value.Kind.Should().Be(RpcMessageKind.Error);
+        message.Value.Code.Should().Be(EdgeErrorCodes.InvalidArgument);
+        rpc.Callee.IsClosed.Should().BeFalse();
+    }
+}

@@ -32,7 +32,7 @@ public sealed class HostileControlPlaneTests
         ["text instead of frames"] = (() => Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\n\r\nhello"), nameof(ProtocolErrorCode.FrameTooLarge)),
         ["length prefix over the limit"] = (() => HostileBytes.Prefix(uint.MaxValue), nameof(ProtocolErrorCode.FrameTooLarge)),
         ["envelope that is not MessagePack"] = (() => HostileBytes.Framed([0xc1, 0xc1]), nameof(ProtocolErrorCode.InvalidFrame)),
-        ["a ping instead of the handshake response"] = (() => Frames(b => FrameWriter.WritePing(b, 7)), nameof(ProtocolErrorCode.HandshakeFailed)),
+        ["a ping instead of the handshake response"] = (() => Frames(b => FrameWriter.WritePing(b, 7)), nameof(ProtocolErrorCode.HandshakeRequired)),
         ["handshake response of another major version"] = (() => Frames(b => FrameWriter.WriteHandshakeResponse(b, Response(major: 2))), nameof(ProtocolErrorCode.UnsupportedVersion)),
         ["handshake response with invalid UTF-8"] = (() => HostileBytes.Envelope((ref MessagePackWriter w) =>
         {

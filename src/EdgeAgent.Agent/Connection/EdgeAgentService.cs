@@ -230,7 +230,15 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
                 HandshakeTimeout = _options.ConnectTimeout,
                 CloseTimeout = _options.ShutdownTimeout,
             };
-            (session, _) = await TunnelSession.ConnectAsync(transport, request, sessionOptions, _commands.Dispatcher.HandleChannelAsync, _time, _loggers.CreateLogger("EdgeAgent.Session"), connectTimeout.Token);
+            try
+            {
+                (session, _) = await TunnelSession.ConnectAsync(transport, request, sessionOptions, _commands.Dispatcher.HandleChannelAsync, _time, _loggers.CreateLogger("EdgeAgent.Session"), connectTimeout.Token);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The connect timeout also bounds the handshake: say so, not "operation canceled".
+                throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, $"The control plane did not complete the handshake within {_options.ConnectTimeout.TotalSeconds:0.#} s.");
+            }
             var since = _time.GetUtcNow();
             lock (_gate)
             {

@@ -49,7 +49,7 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
             var invoker = new SessionCommandInvoker(session, defaultTimeout, time);
             var call = invoker.CallOptions(command, (options ?? new EdgeCommandOptions()) with { IdempotencyKey = invocation.IdempotencyKey });
             var result = await RpcClient.InvokeAsync(session, call, payload, time, cancellationToken);
-            var response = ContractSerializer.Deserialize<TResponse>(result);
+            var response = ContractSerializer.DeserializeResponse<TResponse>(result, command);
             await invocation.CompleteAsync(null);
             return response;
         }
@@ -85,7 +85,7 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
                     throw;
                 }
 
-                yield return ContractSerializer.Deserialize<TItem>(items.Current);
+                yield return ContractSerializer.DeserializeResponse<TItem>(items.Current, command);
             }
         }
         finally

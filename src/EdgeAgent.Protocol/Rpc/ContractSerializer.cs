@@ -31,6 +31,23 @@ internal static class ContractSerializer
         }
     }
 
+    /// <summary>
+    /// Deserialises the answer the peer sent back. A malformed answer is the peer's fault, not the
+    /// caller's: it fails with <c>internal</c>, never with <c>invalid_argument</c>.
+    /// </summary>
+    /// <exception cref="EdgeCommandException">The bytes are not a valid <typeparamref name="T"/> (code <c>internal</c>).</exception>
+    public static T DeserializeResponse<T>(ReadOnlyMemory<byte> bytes, string command)
+    {
+        try
+        {
+            return Deserialize<T>(bytes);
+        }
+        catch (EdgeCommandException ex)
+        {
+            throw new EdgeCommandException(EdgeErrorCodes.Internal, $"Command '{command}' answered with data that is not a valid {typeof(T).Name}.", ex);
+        }
+    }
+
     public static T Deserialize<T>(ReadOnlySequence<byte> bytes)
     {
         try

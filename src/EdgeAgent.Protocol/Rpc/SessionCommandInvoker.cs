@@ -12,7 +12,7 @@ internal sealed class SessionCommandInvoker(TunnelSession session, TimeSpan defa
     {
         var payload = ContractSerializer.Serialize(request);
         var result = await RpcClient.InvokeAsync(session, CallOptions(command, options), payload, time, cancellationToken);
-        return ContractSerializer.Deserialize<TResponse>(result);
+        return ContractSerializer.DeserializeResponse<TResponse>(result, command);
     }
 
     public async IAsyncEnumerable<TItem> StreamAsync<TRequest, TItem>(string command, TRequest request, EdgeCommandOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -20,7 +20,7 @@ internal sealed class SessionCommandInvoker(TunnelSession session, TimeSpan defa
         var payload = ContractSerializer.Serialize(request);
         await foreach (var item in RpcClient.StreamAsync(session, CallOptions(command, options, keyed: false), payload, time, cancellationToken))
         {
-            yield return ContractSerializer.Deserialize<TItem>(item);
+            yield return ContractSerializer.DeserializeResponse<TItem>(item, command);
         }
     }
 

@@ -150,6 +150,11 @@ internal sealed class TunnelSession : IAsyncDisposable
             throw new ProtocolException(ProtocolErrorCode.UnsupportedVersion, message);
         }
 
+        if (response.Limits.MaxFrameSize < 1024 || response.Limits.InitialWindow < 1024 || response.Limits.MaxChannels < 1)
+        {
+            throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, "The control plane's handshake declared unusable limits.");
+        }
+
         var session = new TunnelSession(transport, options, response.Limits, isConnector: true, time, logger);
         session._channelHandler = channelHandler;
         session.Start();
@@ -245,10 +250,12 @@ internal sealed class TunnelSession : IAsyncDisposable
             {
                 var result = await input.ReadAsync(linked.Token);
                 var buffer = result.Buffer;
+                var parsed = false;
                 try
                 {
                     if (FrameReader.TryParse(ref buffer, options.MaxFrameSize, out var frame))
                     {
+                        parsed = true;
                         if (frame.Type == FrameType.GoAway)
                         {
                             throw new ProtocolException((ProtocolErrorCode)frame.Value, $"The peer closed the session during the handshake: {frame.Message}");
@@ -264,7 +271,11 @@ internal sealed class TunnelSession : IAsyncDisposable
                 }
                 finally
                 {
-                    input.AdvanceTo(buffer.Start, buffer.End);
+                    // After the handshake frame, whatever followed it in the same read is not
+                    // "examined": the session's read loop must see it at once, not only when
+                    // more bytes arrive (a command sent right after the handshake would wait
+                    // for the next ping otherwise).
+                    input.AdvanceTo(buffer.Start, parsed ? buffer.Start : buffer.End);
                 }
             }
         }

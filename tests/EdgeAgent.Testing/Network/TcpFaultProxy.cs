@@ -61,7 +61,12 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     {
         try
         {
-            client.Client.LingerState = new LingerOption(true, 0);
+            // Client is null once the pump side has already closed this connection.
+            if (client.Client is { } socket)
+            {
+                socket.LingerState = new LingerOption(true, 0);
+            }
+
             client.Close();
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)

@@ -17,4 +17,7 @@ public sealed class DockerEngineOptions
     /// started, and removed afterwards, so any image works). Null picks an image already present.
     /// </summary>
     public string? HelperImage { get; set; }
+
+    /// <summary>The registries images may be pulled from (from the agent's policy); empty allows all.</summary>
+    internal IReadOnlyCollection<string> AllowedRegistries { get; set; } = [];
 }

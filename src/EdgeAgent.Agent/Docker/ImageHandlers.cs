@@ -52,6 +52,7 @@ internal sealed class ImagePullHandler(DockerClientProvider docker) : DockerStre
     protected override async IAsyncEnumerable<ImagePullProgress> ExecuteAsync(IDockerClient client, ImagePullRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var image = DockerArguments.Required(request.Image);
+        Policy.RegistryPolicy.EnsureAllowed(image, Docker.Options.AllowedRegistries);
         var progress = new ChannelProgress(Channel.CreateBounded<ImagePullProgress>(new BoundedChannelOptions(ProgressBuffer)
         {
             FullMode = BoundedChannelFullMode.DropOldest,

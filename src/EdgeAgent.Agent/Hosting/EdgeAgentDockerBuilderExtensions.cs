@@ -47,7 +47,11 @@ public static class EdgeAgentDockerBuilderExtensions
         services.AddSingleton<DockerEngineMarker>();
         services.AddOptions<DockerEngineOptions>();
         services.AddSingleton<IConfigureOptions<DockerEngineOptions>>(sp => new ConfigureOptions<DockerEngineOptions>(engine =>
-            engine.Endpoint ??= sp.GetService<IOptions<EdgeAgentOptions>>()?.Value.DockerEndpoint));
+        {
+            var agent = sp.GetService<IOptions<EdgeAgentOptions>>()?.Value;
+            engine.Endpoint ??= agent?.DockerEndpoint;
+            engine.AllowedRegistries = agent is null ? [] : [.. agent.Policy.AllowedRegistries];
+        }));
         services.TryAddSingleton<DockerClientProvider>();
         services.TryAddSingleton<Docker.DotNet.IDockerClient>(sp => sp.GetRequiredService<DockerClientProvider>().Client);
         services.RemoveAll<IEngineVersionProvider>();

@@ -46,7 +46,10 @@ public static class EdgeAgentStackBuilderExtensions
                 new StackStateStore(directory),
                 sp.GetService<TimeProvider>() ?? TimeProvider.System,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeAgent.Stacks"),
-                options.DependencyTimeout);
+                options.DependencyTimeout)
+            {
+                AllowedRegistries = [.. sp.GetRequiredService<IOptions<EdgeAgentOptions>>().Value.Policy.AllowedRegistries],
+            };
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<EdgeCommandHandler, StackDeployHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<EdgeCommandHandler, StackStatusHandler>());

@@ -160,8 +160,12 @@ internal sealed class StackManager
         return ids;
     }
 
+    /// <summary>The registries images may be pulled from (the agent's policy); empty allows all.</summary>
+    internal IReadOnlyCollection<string> AllowedRegistries { get; init; } = [];
+
     private async Task PullAsync(string service, string image, CancellationToken cancellationToken)
     {
+        Policy.RegistryPolicy.EnsureAllowed(image, AllowedRegistries);
         var (repository, tag) = SplitImage(image);
         StacksLog.Pulling(_logger, image);
         string? failure = null;

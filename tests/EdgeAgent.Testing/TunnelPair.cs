@@ -43,7 +43,7 @@ public sealed class TunnelPair : IAsyncDisposable
         loggers ??= NullLoggerFactory.Instance;
         services ??= new EmptyServices();
         var invokers = handlers.Select(h => h.CreateInvoker(services)).ToDictionary(i => i.Name, StringComparer.Ordinal);
-        var dispatcher = new CommandDispatcher(name => invokers.GetValueOrDefault(name), new MemoryIdempotencyCache(), null, time, loggers.CreateLogger("dispatcher"));
+        var dispatcher = new CommandDispatcher(name => invokers.GetValueOrDefault(name), new EdgeAgent.Testing.ProtocolTestHelpers.TestIdempotencyCache(), null, time, loggers.CreateLogger("dispatcher"));
         var (left, right) = InMemoryTransport.CreatePair();
         var accept = TunnelSession.AcceptAsync(right, options, "test-control-plane", _ => null, null, time, loggers.CreateLogger("control-plane"));
         var request = new HandshakeRequest(0, 0, "test-agent", new AgentInfo { Hostname = "test" }, [], default);
@@ -62,26 +62,5 @@ public sealed class TunnelPair : IAsyncDisposable
     private sealed class EmptyServices : IServiceProvider
     {
         public object? GetService(Type serviceType) => null;
-    }
-
-    /// <summary>An unbounded in-memory idempotency cache, enough for tests.</summary>
-    private sealed class MemoryIdempotencyCache : IIdempotencyCache
-    {
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Name, byte[] Response)> _entries = new();
-
-        public bool TryGet(string key, out string commandName, out byte[] response)
-        {
-            if (_entries.TryGetValue(key, out var entry))
-            {
-                (commandName, response) = entry;
-                return true;
-            }
-
-            commandName = "";
-            response = [];
-            return false;
-        }
-
-        public void Set(string key, string commandName, byte[] response) => _entries[key] = (commandName, response);
     }
 }

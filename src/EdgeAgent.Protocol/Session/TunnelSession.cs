@@ -119,16 +119,7 @@ internal sealed class TunnelSession : IAsyncDisposable
         FrameWriter.WriteHandshakeRequest(transport.Output, request);
         await transport.Output.FlushAsync(cancellationToken);
 
-        Frame frame;
-        try
-        {
-            frame = await ReadHandshakeFrameAsync(transport.Input, options, time, cancellationToken);
-        }
-        catch (ProtocolException ex)
-        {
-            await TryRefuseAsync(transport, ex.Code, ex.Message);
-            throw;
-        }
+        var frame = await ReadHandshakeFrameOrRefuseAsync(transport, options, time, cancellationToken);
 
         if (frame.Type != FrameType.HandshakeResponse || frame.HandshakeResponse is null)
         {
@@ -179,16 +170,7 @@ internal sealed class TunnelSession : IAsyncDisposable
         options.Validate();
         time ??= TimeProvider.System;
         logger ??= NullLogger.Instance;
-        Frame frame;
-        try
-        {
-            frame = await ReadHandshakeFrameAsync(transport.Input, options, time, cancellationToken);
-        }
-        catch (ProtocolException ex)
-        {
-            await TryRefuseAsync(transport, ex.Code, ex.Message);
-            throw;
-        }
+        var frame = await ReadHandshakeFrameOrRefuseAsync(transport, options, time, cancellationToken);
 
         if (frame.Type != FrameType.HandshakeRequest || frame.HandshakeRequest is null)
         {
@@ -223,6 +205,20 @@ internal sealed class TunnelSession : IAsyncDisposable
         await transport.Output.FlushAsync(cancellationToken);
         session.Start();
         return (session, request);
+    }
+
+    /// <summary>Reads the peer's first frame; a malformed or late one is answered with a go-away before the exception propagates.</summary>
+    private static async Task<Frame> ReadHandshakeFrameOrRefuseAsync(IDuplexPipe transport, SessionOptions options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadHandshakeFrameAsync(transport.Input, options, time, cancellationToken);
+        }
+        catch (ProtocolException ex)
+        {
+            await TryRefuseAsync(transport, ex.Code, ex.Message);
+            throw;
+        }
     }
 
     private static async Task TryRefuseAsync(IDuplexPipe transport, ProtocolErrorCode code, string message)

@@ -123,16 +123,32 @@ public sealed class AgentHostingTests
 
         await WaitForAsync(() => policy.Contexts.Count >= 1);
         policy.Contexts.Should().HaveCount(1, "the agent waits on the injected clock before the next attempt");
-        time.Advance(TimeSpan.FromSeconds(4));
-        await WaitForAsync(() => policy.Contexts.Count >= 2);
+
+        // The agent may not have started its delay yet when the policy returns: advance the fake
+        // clock in steps until the next attempt happens (no real time is waited for).
+        await AdvanceUntilAsync(time, () => policy.Contexts.Count >= 2);
         policy.Contexts.Should().HaveCount(2);
-        time.Advance(TimeSpan.FromSeconds(8));
-        await WaitForAsync(() => policy.Contexts.Count >= 3);
+        await AdvanceUntilAsync(time, () => policy.Contexts.Count >= 3);
         policy.Contexts.Select(c => c.PreviousRetryCount).Should().Equal(0, 1, 2);
         policy.Contexts.Should().OnlyContain(c => c.RetryReason != null && !c.CredentialRejected);
         host.Services.GetRequiredService<IEdgeAgentConnection>().State.Should().Be(EdgeAgentState.Reconnecting);
         await host.StopAsync();
         host.Services.GetRequiredService<IEdgeAgentConnection>().State.Should().Be(EdgeAgentState.Stopped);
+    }
+
+    private static async Task AdvanceUntilAsync(FakeTimeProvider time, Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException();
+            }
+
+            time.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.Delay(10);
+        }
     }
 
     private static async Task WaitForAsync(Func<bool> condition)

@@ -15,8 +15,11 @@ done
 version="0.1.0-$suffix"
 for id in EdgeAgent.Protocol EdgeAgent.Agent EdgeAgent.ControlPlane EdgeAgent.ControlPlane.Sqlite EdgeAgent.LocalAgent; do
     [[ -f "$out/$id.$version.nupkg" && -f "$out/$id.$version.snupkg" ]] || { echo "[package-smoke] missing $id $version (.nupkg and .snupkg)" >&2; exit 1; }
-    unzip -p "$out/$id.$version.nupkg" "$id.nuspec" | grep -q '<repository type="git"' || { echo "[package-smoke] $id has no repository metadata" >&2; exit 1; }
-    unzip -l "$out/$id.$version.nupkg" | grep -q "lib/net10.0/$id.xml" || { echo "[package-smoke] $id has no XML docs" >&2; exit 1; }
+    # Captured first: grep -q on a pipe would end it early and pipefail would report SIGPIPE.
+    nuspec=$(unzip -p "$out/$id.$version.nupkg" "$id.nuspec")
+    listing=$(unzip -l "$out/$id.$version.nupkg")
+    [[ "$nuspec" == *'<repository type="git"'* && "$nuspec" == *'<license type="expression">'* ]] || { echo "[package-smoke] $id has no repository or license metadata" >&2; exit 1; }
+    [[ "$listing" == *"lib/net10.0/$id.xml"* && "$listing" == *"README.md"* ]] || { echo "[package-smoke] $id has no XML docs or README" >&2; exit 1; }
 done
 
 work=$(mktemp -d)

@@ -39,14 +39,19 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
 
     public bool IsConnected => registry.IsConnected(agentId);
 
+    /// <summary>The agent's live session, resolved at each call.</summary>
+    /// <exception cref="EdgeAgentNotConnectedException">The agent has no live session.</exception>
+    private SessionCommandInvoker Connect() =>
+        new(registry.GetSession(agentId) ?? throw new EdgeAgentNotConnectedException(agentId), defaultTimeout, time);
+
     public async Task<TResponse> InvokeAsync<TRequest, TResponse>(string command, TRequest request, EdgeCommandOptions? options = null, CancellationToken cancellationToken = default)
     {
         var payload = ContractSerializer.Serialize(request);
         var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, trusted, cancellationToken);
         try
         {
-            var session = registry.GetSession(agentId) ?? throw new EdgeAgentNotConnectedException(agentId);
-            var invoker = new SessionCommandInvoker(session, defaultTimeout, time);
+            var invoker = Connect();
+            var session = invoker.Session;
             var call = invoker.CallOptions(command, (options ?? new EdgeCommandOptions()) with { IdempotencyKey = invocation.IdempotencyKey });
             var result = await RpcClient.InvokeAsync(session, call, payload, time, cancellationToken);
             var response = ContractSerializer.DeserializeResponse<TResponse>(result, command);
@@ -67,8 +72,8 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
         Exception? failure = null;
         try
         {
-            var session = registry.GetSession(agentId) ?? throw new EdgeAgentNotConnectedException(agentId);
-            var invoker = new SessionCommandInvoker(session, defaultTimeout, time);
+            var invoker = Connect();
+            var session = invoker.Session;
             await using var items = RpcClient.StreamAsync(session, invoker.CallOptions(command, options, keyed: false), payload, time, cancellationToken).GetAsyncEnumerator(cancellationToken);
             while (true)
             {
@@ -100,8 +105,8 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
         var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, trusted, cancellationToken);
         try
         {
-            var session = registry.GetSession(agentId) ?? throw new EdgeAgentNotConnectedException(agentId);
-            var invoker = new SessionCommandInvoker(session, defaultTimeout, time);
+            var invoker = Connect();
+            var session = invoker.Session;
             var channel = await RpcClient.OpenDuplexAsync(session, invoker.CallOptions(command, options, keyed: false), payload, time, cancellationToken);
             await invocation.CompleteAsync(null);
             return new Protocol.Session.ChannelStream(channel);

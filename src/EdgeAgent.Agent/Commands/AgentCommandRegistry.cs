@@ -55,7 +55,7 @@ internal sealed class AgentCommandRegistry : IDisposable
     {
         foreach (var filter in filters)
         {
-            if (filter.Authorize(call.Name, invoker.Group, invoker is { } i && IsReadOnly(i)) is { } refusal)
+            if (filter.Authorize(call.Name, invoker.Group, IsReadOnly(invoker)) is { } refusal)
             {
                 return refusal;
             }

@@ -182,23 +182,21 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         _appendedSinceCompaction = 0;
     }
 
+    /// <summary>Writes one record: a 4-byte big-endian length, then the MessagePack body.</summary>
     private static void Append(Stream stream, Entry entry)
     {
-        var buffer = new ArrayBufferWriter<byte>(64 + entry.Response.Length);
-        buffer.Advance(0);
-        var prefix = buffer.GetSpan(4);
-        prefix[..4].Clear();
-        buffer.Advance(4);
-        var writer = new MessagePackWriter(buffer);
+        var body = new ArrayBufferWriter<byte>(64 + entry.Response.Length);
+        var writer = new MessagePackWriter(body);
         writer.WriteArrayHeader(4);
         writer.Write(entry.Key);
         writer.Write(entry.Name);
         writer.Write(entry.CreatedUnixMs);
         writer.Write(entry.Response);
         writer.Flush();
-        var record = buffer.WrittenMemory.ToArray();
-        BinaryPrimitives.WriteInt32BigEndian(record, record.Length - 4);
-        stream.Write(record);
+        Span<byte> prefix = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(prefix, body.WrittenCount);
+        stream.Write(prefix);
+        stream.Write(body.WrittenSpan);
     }
 
     public void Dispose()

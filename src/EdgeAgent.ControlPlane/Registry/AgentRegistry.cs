@@ -71,7 +71,6 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
         if (_live.TryGetValue(agentId, out var live))
         {
             live.Snapshot = snapshot;
-            live.SnapshotVersion++;
             SnapshotChanged?.Invoke(this, new EdgeAgentEventArgs(agentId, live.Info, null));
         }
     }
@@ -153,8 +152,6 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
         public object? Snapshot { get; set; }
 
         public object? Usage { get; set; }
-
-        public long SnapshotVersion { get; set; }
     }
 
     private sealed record LastSeen(DateTimeOffset Heartbeat, AgentInfo Info, string? RemoteAddress, object? Snapshot);

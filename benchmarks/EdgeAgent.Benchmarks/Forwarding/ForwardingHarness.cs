@@ -67,22 +67,33 @@ internal static class ForwardingHarness
         // Alternating rounds; the machine may be shared, so the best and the median of each are shown.
         var rounds = quick ? 3 : 5;
         var (directUp, tunnelUp, directDown, tunnelDown) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        var (directUpCpu, tunnelUpCpu, directDownCpu, tunnelDownCpu) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
         await UploadAsync(() => TunnelAsync(agent, sinkPort), 64L << 20);
         await DownloadAsync(() => TunnelAsync(agent, sourcePort), 64L << 20);
-        for (var round = 0; round < rounds; round++)
+
+        // CPU seconds of all three processes per GB moved: less sensitive to other load on the machine than MB/s.
+        async Task Run(Func<Task<double>> run, List<double> rates, List<double> cpu)
         {
-            directUp.Add(await UploadAsync(() => DirectAsync(sinkPort), single));
-            tunnelUp.Add(await UploadAsync(() => TunnelAsync(agent, sinkPort), single));
-            directDown.Add(await DownloadAsync(() => DirectAsync(sourcePort), single));
-            tunnelDown.Add(await DownloadAsync(() => TunnelAsync(agent, sourcePort), single));
+            var before = target.CpuSeconds + agentProcess.CpuSeconds + Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            rates.Add(await run());
+            var after = target.CpuSeconds + agentProcess.CpuSeconds + Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            cpu.Add((after - before) / (single / 1e9));
         }
 
-        Console.WriteLine($"{rounds} alternating rounds of {single >> 20} MiB each; best (median)");
+        for (var round = 0; round < rounds; round++)
+        {
+            await Run(() => UploadAsync(() => DirectAsync(sinkPort), single), directUp, directUpCpu);
+            await Run(() => UploadAsync(() => TunnelAsync(agent, sinkPort), single), tunnelUp, tunnelUpCpu);
+            await Run(() => DownloadAsync(() => DirectAsync(sourcePort), single), directDown, directDownCpu);
+            await Run(() => DownloadAsync(() => TunnelAsync(agent, sourcePort), single), tunnelDown, tunnelDownCpu);
+        }
+
+        Console.WriteLine($"{rounds} alternating rounds of {single >> 20} MiB each; best (median); CPU = seconds of CPU used by all three processes per GB moved (median)");
         Console.WriteLine();
-        Console.WriteLine("| direction | direct TCP | forwarded | forwarded/direct (best) |");
-        Console.WriteLine("|---|---|---|---|");
-        Console.WriteLine($"| control plane → target on the agent's side | {directUp.Max():0} ({Median([.. directUp]):0}) | {tunnelUp.Max():0} ({Median([.. tunnelUp]):0}) | {tunnelUp.Max() / directUp.Max():P0} |");
-        Console.WriteLine($"| target → control plane | {directDown.Max():0} ({Median([.. directDown]):0}) | {tunnelDown.Max():0} ({Median([.. tunnelDown]):0}) | {tunnelDown.Max() / directDown.Max():P0} |");
+        Console.WriteLine("| direction | direct TCP | forwarded | forwarded/direct (best) | CPU s/GB direct | CPU s/GB forwarded |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine($"| control plane → target on the agent's side | {directUp.Max():0} ({Median([.. directUp]):0}) | {tunnelUp.Max():0} ({Median([.. tunnelUp]):0}) | {tunnelUp.Max() / directUp.Max():P0} | {Median([.. directUpCpu]):0.00} | {Median([.. tunnelUpCpu]):0.00} |");
+        Console.WriteLine($"| target → control plane | {directDown.Max():0} ({Median([.. directDown]):0}) | {tunnelDown.Max():0} ({Median([.. tunnelDown]):0}) | {tunnelDown.Max() / directDown.Max():P0} | {Median([.. directDownCpu]):0.00} | {Median([.. tunnelDownCpu]):0.00} |");
 
         // 2. Command round trip unloaded.
         var unloaded = await RoundTripsAsync(agent, 300, CancellationToken.None);
@@ -361,6 +372,16 @@ internal static class ForwardingHarness
         }
 
         public string Ready { get; }
+
+        /// <summary>CPU time the child has used so far, in seconds.</summary>
+        public double CpuSeconds
+        {
+            get
+            {
+                _process.Refresh();
+                return _process.TotalProcessorTime.TotalSeconds;
+            }
+        }
 
         public static async Task<Child> StartAsync(params string[] args)
         {

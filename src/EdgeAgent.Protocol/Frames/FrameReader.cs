@@ -316,14 +316,28 @@ internal static class FrameReader
 
             case FrameType.HandshakeRequest:
                 Require(remaining, 8, type);
-                frame = new Frame { Type = type, Channel = channel, HandshakeRequest = ReadHandshakeRequest(ref reader) };
+                var request = ReadHandshakeRequest(ref reader);
                 remaining -= 8;
+                if (remaining > 0)
+                {
+                    request = request with { Limits = request.Limits with { ConnectionWindow = ReadInt(ref reader, "connectionWindow") } };
+                    remaining -= 1;
+                }
+
+                frame = new Frame { Type = type, Channel = channel, HandshakeRequest = request };
                 break;
 
             case FrameType.HandshakeResponse:
                 Require(remaining, 9, type);
-                frame = new Frame { Type = type, Channel = channel, HandshakeResponse = ReadHandshakeResponse(ref reader) };
+                var response = ReadHandshakeResponse(ref reader);
                 remaining -= 9;
+                if (remaining > 0)
+                {
+                    response = response with { Limits = response.Limits with { ConnectionWindow = ReadInt(ref reader, "connectionWindow") } };
+                    remaining -= 1;
+                }
+
+                frame = new Frame { Type = type, Channel = channel, HandshakeResponse = response };
                 break;
 
             default:

@@ -18,8 +18,12 @@ internal static class FrameWriter
 
     public static void WriteData(IBufferWriter<byte> output, uint channel, ReadOnlySpan<byte> payload)
     {
-        WriteDataHeader(output, channel, payload.Length);
-        output.Write(payload);
+        // One span for the whole frame: the frame lands contiguous in one buffer segment, so the
+        // transport can send it without stitching segments together.
+        var span = output.GetSpan(MaxDataFrameOverhead + payload.Length);
+        var written = WriteDataHeader(span, channel, payload.Length);
+        payload.CopyTo(span[written..]);
+        output.Advance(written + payload.Length);
     }
 
     public static void WriteData(IBufferWriter<byte> output, uint channel, in ReadOnlySequence<byte> payload)
@@ -32,16 +36,17 @@ internal static class FrameWriter
     }
 
     /// <summary>Writes the prefix and envelope of a data frame whose <paramref name="payloadLength"/> bytes follow.</summary>
-    public static void WriteDataHeader(IBufferWriter<byte> output, uint channel, int payloadLength)
+    public static void WriteDataHeader(IBufferWriter<byte> output, uint channel, int payloadLength) =>
+        output.Advance(WriteDataHeader(output.GetSpan(MaxDataFrameOverhead), channel, payloadLength));
+
+    private static int WriteDataHeader(Span<byte> span, uint channel, int payloadLength)
     {
         var envelope = 1 + 1 + UIntSize(channel) + BinHeaderSize(payloadLength) + payloadLength;
-        var span = output.GetSpan(MaxDataFrameOverhead);
         BinaryPrimitives.WriteUInt32BigEndian(span, (uint)envelope);
         span[4] = FixArray3;
         span[5] = (byte)FrameType.Data;
         var written = 6 + WriteUInt(span[6..], channel);
-        written += WriteBinHeader(span[written..], payloadLength);
-        output.Advance(written);
+        return written + WriteBinHeader(span[written..], payloadLength);
     }
 
     public static void WritePing(IBufferWriter<byte> output, ulong value) => WriteValueFrame(output, FrameType.Ping, 0, value);
@@ -78,7 +83,7 @@ internal static class FrameWriter
     {
         var scratch = new ArrayBufferWriter<byte>(256);
         var writer = new MessagePackWriter(scratch);
-        writer.WriteArrayHeader(10);
+        writer.WriteArrayHeader(11);
         writer.Write((byte)FrameType.HandshakeRequest);
         writer.Write(0u);
         writer.Write(request.Major);
@@ -106,6 +111,7 @@ internal static class FrameWriter
         writer.Write(request.Limits.MaxFrameSize);
         writer.Write(request.Limits.InitialWindow);
         writer.Write(request.Limits.MaxChannels);
+        writer.Write(request.Limits.ConnectionWindow);
         writer.Flush();
         WriteScratch(output, scratch);
     }
@@ -114,7 +120,7 @@ internal static class FrameWriter
     {
         var scratch = new ArrayBufferWriter<byte>(128);
         var writer = new MessagePackWriter(scratch);
-        writer.WriteArrayHeader(11);
+        writer.WriteArrayHeader(12);
         writer.Write((byte)FrameType.HandshakeResponse);
         writer.Write(0u);
         writer.Write(response.Major);
@@ -126,6 +132,7 @@ internal static class FrameWriter
         writer.Write(response.Limits.InitialWindow);
         writer.Write(response.Limits.MaxChannels);
         writer.Write((long)response.KeepaliveInterval.TotalMilliseconds);
+        writer.Write(response.Limits.ConnectionWindow);
         writer.Flush();
         WriteScratch(output, scratch);
     }

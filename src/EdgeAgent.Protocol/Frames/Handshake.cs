@@ -6,7 +6,13 @@ namespace EdgeAgent.Protocol.Frames;
 /// <param name="MaxFrameSize">The largest frame, in bytes, the side will read.</param>
 /// <param name="InitialWindow">The receive window, in bytes, of every channel the side receives on.</param>
 /// <param name="MaxChannels">The most channels the peer may have open towards this side at once.</param>
-internal readonly record struct SessionLimits(int MaxFrameSize, int InitialWindow, int MaxChannels);
+/// <param name="ConnectionWindow">
+/// The connection-level window, in bytes: how many data-frame bytes the peer may have in flight
+/// towards this side across all channels before this side returns credit on channel 0. Zero (the
+/// value an older peer implies by leaving the field out) means the side does not take part in
+/// connection-level flow control; it is used only when both sides advertise it.
+/// </param>
+internal readonly record struct SessionLimits(int MaxFrameSize, int InitialWindow, int MaxChannels, int ConnectionWindow = 0);
 
 /// <summary>The agent's first frame.</summary>
 internal sealed record HandshakeRequest(

@@ -9,6 +9,15 @@ internal sealed record SessionOptions
     /// <summary>The receive window of each channel: the most bytes buffered for it at once.</summary>
     public int InitialWindow { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// The connection-level receive window: the most data-frame bytes the peer may have in flight
+    /// towards this side across all channels (returned as soon as the read loop has handed them to
+    /// their channels, not when the application consumes them). It bounds the bulk bytes queued in
+    /// the transports and socket buffers ahead of a command or a heartbeat; channel windows still
+    /// bound memory. Zero turns connection-level flow control off.
+    /// </summary>
+    public int ConnectionWindow { get; init; } = 512 * 1024;
+
     /// <summary>The most channels the peer may open towards this side at once.</summary>
     public int MaxChannels { get; init; } = 1024;
 
@@ -27,7 +36,7 @@ internal sealed record SessionOptions
     /// <summary>How long a graceful close waits for channels to drain before aborting.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    internal Frames.SessionLimits ToLimits() => new(MaxFrameSize, InitialWindow, MaxChannels);
+    internal Frames.SessionLimits ToLimits() => new(MaxFrameSize, InitialWindow, MaxChannels, ConnectionWindow);
 
     /// <summary>Checks that every value is usable.</summary>
     public void Validate()
@@ -40,6 +49,11 @@ internal sealed record SessionOptions
         if (InitialWindow < 1024)
         {
             throw new ArgumentOutOfRangeException(nameof(InitialWindow), InitialWindow, "InitialWindow must be at least 1024 bytes.");
+        }
+
+        if (ConnectionWindow != 0 && ConnectionWindow < 64 * 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectionWindow), ConnectionWindow, "ConnectionWindow must be 0 (off) or at least 65536 bytes.");
         }
 
         if (MaxChannels < 1)

@@ -82,6 +82,7 @@ internal sealed class TunnelChannel
         {
             var credit = await WaitForCreditAsync(cancellationToken);
             var chunk = (int)Math.Min(Math.Min(credit, maxChunk), data.Length);
+            chunk = await _session.AcquireConnectionCreditAsync(chunk, cancellationToken);
             lock (_gate)
             {
                 _sendCredit -= chunk;

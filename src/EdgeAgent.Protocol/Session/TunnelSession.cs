@@ -18,7 +18,8 @@ internal sealed class TunnelSession : IAsyncDisposable
     public const int ProtocolMajor = 1;
 
     /// <summary>The protocol's minor version; differences are tolerated.</summary>
-    public const int ProtocolMinor = 0;
+    /// <remarks>1.1 added the connection window (a trailing limits field and window updates on channel 0).</remarks>
+    public const int ProtocolMinor = 1;
 
     private readonly IDuplexPipe _transport;
     private readonly SessionOptions _options;
@@ -50,6 +51,13 @@ internal sealed class TunnelSession : IAsyncDisposable
     private long _bytesReceived;
     private long _bytesSent;
 
+    // Connection-level flow control (both sides advertised a connection window).
+    private readonly bool _connectionFlow;
+    private readonly object _connectionGate = new();
+    private long _connectionCredit;
+    private readonly Queue<ConnectionCreditWaiter> _connectionWaiters = new();
+    private long _connectionUnreturned; // read loop only
+
     private TunnelSession(IDuplexPipe transport, SessionOptions options, SessionLimits remote, bool isConnector, TimeProvider time, ILogger logger)
     {
         _transport = transport;
@@ -62,7 +70,12 @@ internal sealed class TunnelSession : IAsyncDisposable
         _openSlots = new SemaphoreSlim(Math.Max(1, remote.MaxChannels));
         _lastReceivedTicks = time.GetUtcNow().UtcTicks;
         MaxOutboundDataChunk = Math.Max(1, Math.Min(options.MaxDataChunk, remote.MaxFrameSize - FrameWriter.MaxDataFrameOverhead));
+        _connectionFlow = options.ConnectionWindow > 0 && remote.ConnectionWindow > 0;
+        _connectionCredit = remote.ConnectionWindow;
     }
+
+    /// <summary>True when both sides take part in connection-level flow control.</summary>
+    internal bool ConnectionFlowControl => _connectionFlow;
 
     /// <summary>Completes when the session has ended, with how it ended.</summary>
     public Task<SessionCloseInfo> Completion => _completion.Task;
@@ -141,7 +154,7 @@ internal sealed class TunnelSession : IAsyncDisposable
             throw new ProtocolException(ProtocolErrorCode.UnsupportedVersion, message);
         }
 
-        if (response.Limits.MaxFrameSize < 1024 || response.Limits.InitialWindow < 1024 || response.Limits.MaxChannels < 1)
+        if (!AreUsable(response.Limits))
         {
             throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, "The control plane's handshake declared unusable limits.");
         }
@@ -192,7 +205,7 @@ internal sealed class TunnelSession : IAsyncDisposable
         }
 
         var limits = request.Limits;
-        if (limits.MaxFrameSize < 1024 || limits.InitialWindow < 1024 || limits.MaxChannels < 1)
+        if (!AreUsable(limits))
         {
             const string message = "The handshake declared unusable limits.";
             await TryRefuseAsync(transport, ProtocolErrorCode.HandshakeFailed, message);
@@ -206,6 +219,11 @@ internal sealed class TunnelSession : IAsyncDisposable
         session.Start();
         return (session, request);
     }
+
+    /// <summary>Whether a peer's declared limits can carry a session (a connection window is off or at least 64 KiB).</summary>
+    private static bool AreUsable(SessionLimits limits) =>
+        limits.MaxFrameSize >= 1024 && limits.InitialWindow >= 1024 && limits.MaxChannels >= 1 &&
+        (limits.ConnectionWindow == 0 || limits.ConnectionWindow >= 64 * 1024);
 
     /// <summary>Reads the peer's first frame; a malformed or late one is answered with a go-away before the exception propagates.</summary>
     private static async Task<Frame> ReadHandshakeFrameOrRefuseAsync(IDuplexPipe transport, SessionOptions options, TimeProvider time, CancellationToken cancellationToken)
@@ -504,6 +522,157 @@ internal sealed class TunnelSession : IAsyncDisposable
         }
     }
 
+    // ------------------------------------------------------------------ connection-level flow control
+
+    /// <summary>Data chunks at most this large never wait for connection credit (they may overdraw it).</summary>
+    private const int ConnectionQuantum = 16 * 1024;
+
+    /// <summary>
+    /// Takes connection credit for a data chunk of <paramref name="wanted"/> bytes and returns how
+    /// many bytes may be sent now (at most <paramref name="wanted"/>). Small chunks (command
+    /// messages) never wait; bulk chunks wait until at least a quantum of credit is free, so the
+    /// bytes queued in the transports ahead of a command stay within the peer's connection window.
+    /// </summary>
+    internal ValueTask<int> AcquireConnectionCreditAsync(int wanted, CancellationToken cancellationToken)
+    {
+        if (!_connectionFlow)
+        {
+            return new ValueTask<int>(wanted);
+        }
+
+        ConnectionCreditWaiter waiter;
+        lock (_connectionGate)
+        {
+            if (wanted <= BulkThreshold)
+            {
+                _connectionCredit -= wanted;
+                return new ValueTask<int>(wanted);
+            }
+
+            // First come, first served: nobody overtakes a waiting writer, so streams share the
+            // connection window fairly.
+            if (_connectionWaiters.Count == 0 && TryGrantConnectionCredit(wanted) is int granted)
+            {
+                return new ValueTask<int>(granted);
+            }
+
+            if (IsClosed)
+            {
+                throw new ProtocolException(ProtocolErrorCode.ConnectionLost, "The session has ended.");
+            }
+
+            waiter = new ConnectionCreditWaiter(wanted);
+            _connectionWaiters.Enqueue(waiter);
+        }
+
+        return cancellationToken.CanBeCanceled ? WaitForConnectionCreditAsync(waiter, cancellationToken) : new ValueTask<int>(waiter.Task);
+    }
+
+    private async ValueTask<int> WaitForConnectionCreditAsync(ConnectionCreditWaiter waiter, CancellationToken cancellationToken)
+    {
+        using (cancellationToken.Register(static state => ((ConnectionCreditWaiter)state!).TrySetCanceled(), waiter))
+        {
+            try
+            {
+                return await waiter.Task;
+            }
+            catch (TaskCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Debits up to <paramref name="wanted"/> bytes when at least a quantum (or all of it) is free; called under the gate.</summary>
+    private int? TryGrantConnectionCredit(int wanted)
+    {
+        if (_connectionCredit < Math.Min(wanted, ConnectionQuantum))
+        {
+            return null;
+        }
+
+        var granted = (int)Math.Min(wanted, _connectionCredit);
+        _connectionCredit -= granted;
+        return granted;
+    }
+
+    private void OnConnectionWindowUpdate(ulong increment)
+    {
+        List<(ConnectionCreditWaiter Waiter, int Granted)>? wake = null;
+        lock (_connectionGate)
+        {
+            _connectionCredit += (long)increment;
+            if (_connectionCredit > int.MaxValue)
+            {
+                throw new ProtocolException(ProtocolErrorCode.FlowControlViolation, "Connection credit overflow.");
+            }
+
+            while (_connectionWaiters.TryPeek(out var next))
+            {
+                if (next.Task.IsCompleted)
+                {
+                    _connectionWaiters.Dequeue(); // cancelled
+                    continue;
+                }
+
+                if (TryGrantConnectionCredit(next.Wanted) is not int granted)
+                {
+                    break;
+                }
+
+                _connectionWaiters.Dequeue();
+                (wake ??= []).Add((next, granted));
+            }
+        }
+
+        if (wake is null)
+        {
+            return;
+        }
+
+        foreach (var (waiter, granted) in wake)
+        {
+            if (!waiter.TrySetResult(granted))
+            {
+                // Cancelled after it was granted: give the credit back.
+                OnConnectionWindowUpdate((ulong)granted);
+            }
+        }
+    }
+
+    private void WakeConnectionWaiters()
+    {
+        ConnectionCreditWaiter[] waiters;
+        lock (_connectionGate)
+        {
+            waiters = [.. _connectionWaiters];
+            _connectionWaiters.Clear();
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.TrySetException(new ProtocolException(ProtocolErrorCode.ConnectionLost, "The session has ended."));
+        }
+    }
+
+    private sealed class ConnectionCreditWaiter(int wanted) : TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public int Wanted { get; } = wanted;
+    }
+
+    /// <summary>Returns connection credit once a quarter of this side's window has been handed to channels.</summary>
+    private void ReturnConnectionCredit()
+    {
+        if (!_connectionFlow || _connectionUnreturned < _options.ConnectionWindow / 4)
+        {
+            return;
+        }
+
+        var increment = (uint)_connectionUnreturned;
+        _connectionUnreturned = 0;
+        Background(WriteAsync(static (output, increment) => FrameWriter.WriteWindowUpdate(output, 0, increment), increment, CancellationToken.None));
+    }
+
     // ------------------------------------------------------------------ reading
 
     private async Task ReadLoopAsync()
@@ -527,6 +696,8 @@ internal sealed class TunnelSession : IAsyncDisposable
                     {
                         HandleFrame(frame);
                     }
+
+                    ReturnConnectionCredit();
 
                     Interlocked.Add(ref _bytesReceived, before - buffer.Length);
                     if (result.IsCompleted)
@@ -567,6 +738,8 @@ internal sealed class TunnelSession : IAsyncDisposable
         switch (frame.Type)
         {
             case FrameType.Data:
+                // Counted whether or not the channel still exists: the sender spent the credit either way.
+                _connectionUnreturned += frame.Payload.Length;
                 GetChannel(frame.Channel)?.OnData(frame.Payload);
                 break;
 
@@ -574,6 +747,12 @@ internal sealed class TunnelSession : IAsyncDisposable
                 if (frame.Value == 0 || frame.Value > int.MaxValue)
                 {
                     throw new ProtocolException(ProtocolErrorCode.FlowControlViolation, "Invalid window increment.");
+                }
+
+                if (frame.Channel == 0 && _connectionFlow)
+                {
+                    OnConnectionWindowUpdate(frame.Value);
+                    break;
                 }
 
                 GetChannel(frame.Channel)?.OnWindowUpdate(frame.Value);
@@ -870,6 +1049,7 @@ internal sealed class TunnelSession : IAsyncDisposable
             channel.Abort(abort);
         }
 
+        WakeConnectionWaiters();
         _drained.TrySetResult();
         _ = CompleteTransportAsync();
     }

@@ -16,6 +16,7 @@ internal sealed class WebSocketTransport : IDuplexPipe
 {
     private const int MinimumReceiveSize = 64 * 1024;
     private const int MaxCoalescedSend = 256 * 1024;
+    private const int LargeSegment = 16 * 1024;
 
     private readonly WebSocket _socket;
     private readonly TimeSpan _closeTimeout;
@@ -28,7 +29,13 @@ internal sealed class WebSocketTransport : IDuplexPipe
         _socket = socket;
         _closeTimeout = closeTimeout;
         _logger = logger ?? NullLogger.Instance;
+        // The readers run inline: the session's read loop parses on the thread that received the
+        // bytes, and the send loop sends on the thread that flushed the frames (batching whatever
+        // else was written while a send was in progress). Each hop to the thread pool costs a
+        // context switch per chunk, which dominated the CPU profile of a saturated stream.
         var options = new PipeOptions(
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: pauseThreshold,
             resumeWriterThreshold: pauseThreshold / 2,
             minimumSegmentSize: 16 * 1024,
@@ -194,12 +201,25 @@ internal sealed class WebSocketTransport : IDuplexPipe
             return _socket.SendAsync(buffer.First, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
         }
 
-        if (buffer.Length <= MaxCoalescedSend)
+        // Many small segments: one copy is cheaper than a WebSocket frame per segment. Large
+        // segments (data frames are written contiguously) go out as fragments without a copy.
+        if (buffer.Length <= MaxCoalescedSend && buffer.Length < SegmentCount(buffer) * LargeSegment)
         {
             return SendCoalescedAsync(buffer, cancellationToken);
         }
 
         return SendMultiSegmentAsync(buffer, cancellationToken);
+    }
+
+    private static int SegmentCount(in ReadOnlySequence<byte> buffer)
+    {
+        var count = 0;
+        foreach (var _ in buffer)
+        {
+            count++;
+        }
+
+        return count;
     }
 
     /// <summary>

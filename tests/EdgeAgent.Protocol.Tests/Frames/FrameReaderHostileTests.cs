@@ -247,7 +247,7 @@ public sealed class FrameReaderHostileTests
     {
         var request = Envelope.Frame((ref MessagePackWriter w) =>
         {
-            w.WriteArrayHeader(11);
+            w.WriteArrayHeader(12);
             w.Write(1);
             w.Write(0);
             w.Write(1);
@@ -267,6 +267,7 @@ public sealed class FrameReaderHostileTests
             w.Write(2048);
             w.Write(4096);
             w.Write(8);
+            w.Write(65536);               // connection window (1.1)
             w.Write("a newer handshake field");
         });
 
@@ -274,7 +275,62 @@ public sealed class FrameReaderHostileTests
         read.Minor.Should().Be(9);
         read.Info.Labels.Should().BeEmpty();
         read.Capabilities.Should().Equal("cap");
-        read.Limits.Should().Be(new SessionLimits(2048, 4096, 8));
+        read.Limits.Should().Be(new SessionLimits(2048, 4096, 8, 65536));
+    }
+
+    [Fact]
+    public void A_handshake_from_a_1_0_peer_without_the_connection_window_reads_as_zero()
+    {
+        var request = Envelope.Frame((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(10);
+            w.Write(1);
+            w.Write(0);
+            w.Write(1);
+            w.Write(0);
+            w.Write("agent");
+            w.WriteArrayHeader(6);
+            for (var i = 0; i < 5; i++)
+            {
+                w.Write("x");
+            }
+
+            w.WriteNil();
+            w.WriteArrayHeader(0);
+            w.Write(2048);
+            w.Write(4096);
+            w.Write(8);
+        });
+
+        Parses(request).HandshakeRequest!.Limits.Should().Be(new SessionLimits(2048, 4096, 8, ConnectionWindow: 0));
+    }
+
+    [Fact]
+    public void A_connection_window_that_is_not_an_unsigned_integer_is_an_invalid_frame()
+    {
+        var request = Envelope.Frame((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(11);
+            w.Write(1);
+            w.Write(0);
+            w.Write(1);
+            w.Write(1);
+            w.Write("agent");
+            w.WriteArrayHeader(6);
+            for (var i = 0; i < 5; i++)
+            {
+                w.Write("x");
+            }
+
+            w.WriteNil();
+            w.WriteArrayHeader(0);
+            w.Write(2048);
+            w.Write(4096);
+            w.Write(8);
+            w.Write(-1);
+        });
+
+        Fails(request).Should().Be(ProtocolErrorCode.InvalidFrame);
     }
 
     [Theory]

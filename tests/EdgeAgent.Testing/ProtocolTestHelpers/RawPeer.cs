@@ -54,10 +54,12 @@ internal sealed class RawPeer(IDuplexPipe pipe, int maxFrameSize = 64 * 1024 * 1
         {
             var result = await pipe.Input.ReadAsync(timeout.Token);
             var buffer = result.Buffer;
+            var parsed = false;
             try
             {
                 if (FrameReader.TryParse(ref buffer, maxFrameSize, out var frame))
                 {
+                    parsed = true;
                     return ReceivedFrame.From(frame);
                 }
 
@@ -68,7 +70,16 @@ internal sealed class RawPeer(IDuplexPipe pipe, int maxFrameSize = 64 * 1024 * 1
             }
             finally
             {
-                pipe.Input.AdvanceTo(buffer.Start, buffer.End);
+                // After a frame, the rest is unexamined: the next call must parse what already
+                // arrived instead of waiting for more bytes.
+                if (parsed)
+                {
+                    pipe.Input.AdvanceTo(buffer.Start);
+                }
+                else
+                {
+                    pipe.Input.AdvanceTo(buffer.Start, buffer.End);
+                }
             }
         }
     }

@@ -318,8 +318,10 @@ internal static class FrameReader
                 Require(remaining, 8, type);
                 var request = ReadHandshakeRequest(ref reader);
                 remaining -= 8;
-                if (remaining > 0)
+                if (remaining > 0 && reader.NextMessagePackType == MessagePackType.Integer)
                 {
+                    // 1.1's connection window; a trailing field of another type is a newer peer's
+                    // unknown field and is skipped below like any other.
                     request = request with { Limits = request.Limits with { ConnectionWindow = ReadInt(ref reader, "connectionWindow") } };
                     remaining -= 1;
                 }
@@ -331,7 +333,7 @@ internal static class FrameReader
                 Require(remaining, 9, type);
                 var response = ReadHandshakeResponse(ref reader);
                 remaining -= 9;
-                if (remaining > 0)
+                if (remaining > 0 && reader.NextMessagePackType == MessagePackType.Integer)
                 {
                     response = response with { Limits = response.Limits with { ConnectionWindow = ReadInt(ref reader, "connectionWindow") } };
                     remaining -= 1;

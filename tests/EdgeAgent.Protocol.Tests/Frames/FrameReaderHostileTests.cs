@@ -306,7 +306,36 @@ public sealed class FrameReaderHostileTests
     }
 
     [Fact]
-    public void A_connection_window_that_is_not_an_unsigned_integer_is_an_invalid_frame()
+    public void A_trailing_field_of_another_type_where_the_connection_window_goes_is_skipped_as_unknown()
+    {
+        var request = Envelope.Frame((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(11);
+            w.Write(1);
+            w.Write(0);
+            w.Write(1);
+            w.Write(0);
+            w.Write("agent");
+            w.WriteArrayHeader(6);
+            for (var i = 0; i < 5; i++)
+            {
+                w.Write("x");
+            }
+
+            w.WriteNil();
+            w.WriteArrayHeader(0);
+            w.Write(2048);
+            w.Write(4096);
+            w.Write(8);
+            w.WriteArrayHeader(1);
+            w.Write("a newer field");
+        });
+
+        Parses(request).HandshakeRequest!.Limits.ConnectionWindow.Should().Be(0);
+    }
+
+    [Fact]
+    public void A_connection_window_that_is_a_negative_integer_is_an_invalid_frame()
     {
         var request = Envelope.Frame((ref MessagePackWriter w) =>
         {

@@ -200,12 +200,17 @@ internal sealed partial class CommandDispatcher
             {
                 case CommandShape.Unary:
                     var response = await RunUnaryAsync(invoker, call);
+
+                    // The work is done: free the slot before the caller can see the answer, or a
+                    // caller running exactly MaxConcurrentCommands at once would be refused.
+                    slot?.Dispose();
                     await AnswerAsync(channel, response);
                     break;
                 case CommandShape.Streaming:
                     Interlocked.Increment(ref _executions);
                     await invoker.InvokeStreamingAsync(call);
                     await call.AcceptAsync();
+                    slot?.Dispose();
                     await channel.WriteAsync(RpcMessages.EncodeEnd(), complete: true, call.CancellationToken);
                     break;
                 case CommandShape.Duplex:

@@ -86,9 +86,9 @@ internal sealed record Options(bool Quick, int Rounds, TimeSpan Warmup, TimeSpan
     }
 }
 
-internal sealed record CommandResult(int Concurrency, long Count, double PerSecond, double P50Ms, double P99Ms, double BytesPerCall)
+internal sealed record CommandResult(int Concurrency, long Count, double PerSecond, double P50Ms, double P99Ms, double BytesPerCall, string Collections = "")
 {
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"c={Concurrency}: {PerSecond:0} rt/s p50 {P50Ms:0.000} ms p99 {P99Ms:0.000} ms {BytesPerCall:0} B/call");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"c={Concurrency}: {PerSecond:0} rt/s p50 {P50Ms:0.000} ms p99 {P99Ms:0.000} ms {BytesPerCall:0} B/call GCs {Collections}");
 }
 
 internal sealed record RoundResult(CommandResult C1, CommandResult C64, double Upload4KMBps, double Upload64KMBps, CommandResult Loaded)
@@ -137,6 +137,8 @@ internal static class Workloads
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var samples = Enumerable.Range(0, concurrency).Select(_ => new List<double>(100_000)).ToArray();
+        int[] collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        var paused = GC.GetTotalPauseDuration();
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, concurrency).Select(async w =>
@@ -158,7 +160,8 @@ internal static class Workloads
         var elapsed = clock.Elapsed.TotalSeconds;
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var all = samples.SelectMany(s => s).Order().ToArray();
-        return new CommandResult(concurrency, all.Length, all.Length / elapsed, Percentile(all, 0.50), Percentile(all, 0.99), (double)allocated / Math.Max(1, all.Length));
+        return new CommandResult(concurrency, all.Length, all.Length / elapsed, Percentile(all, 0.50), Percentile(all, 0.99), (double)allocated / Math.Max(1, all.Length),
+            $"{GC.CollectionCount(0) - collections[0]}/{GC.CollectionCount(1) - collections[1]}/{GC.CollectionCount(2) - collections[2]}, paused {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:0} ms");
     }
 
     private static double Percentile(double[] sorted, double p) =>

@@ -1,6 +1,8 @@
 using System.Net;
 using EdgeAgent.Agent;
 using EdgeAgent.ControlPlane;
+using EdgeAgent.ControlPlane.Registry;
+using EdgeAgent.Protocol.Rpc;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -26,17 +28,30 @@ internal sealed class EdgeAgentPeer : IPeer
     private readonly WebApplication _server;
     private readonly IHost _agent;
     private readonly IEdgeAgent _handle;
+    private readonly bool _protocolOnly;
+    private readonly AgentRegistry _registry;
 
-    private EdgeAgentPeer(WebApplication server, IHost agent)
+    private EdgeAgentPeer(WebApplication server, IHost agent, bool protocolOnly)
     {
         _server = server;
         _agent = agent;
+        _protocolOnly = protocolOnly;
         _handle = server.Services.GetRequiredService<IEdgeAgents>()[AgentId];
+        _registry = server.Services.GetRequiredService<AgentRegistry>();
     }
 
-    public string Name => "EdgeAgent";
+    /// <summary>
+    /// "EdgeAgent" is the full public path (the headline). "EdgeAgent (protocol only)" sends the
+    /// same command on the same session with the internal <see cref="RpcClient"/> and no
+    /// idempotency key: no authorization gate, digest, key, audit record or metrics on the
+    /// control plane, no idempotency cache on the agent (its policy filter still runs). It
+    /// separates what the tunnel costs from what the product guarantees cost.
+    /// </summary>
+    public string Name => _protocolOnly ? ProtocolOnlyName : "EdgeAgent";
 
-    public static async Task<EdgeAgentPeer> StartAsync(string stateDirectory)
+    public const string ProtocolOnlyName = "EdgeAgent (protocol only)";
+
+    public static async Task<EdgeAgentPeer> StartAsync(string stateDirectory, bool protocolOnly = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -63,7 +78,7 @@ internal sealed class EdgeAgentPeer : IPeer
         await agent.StartAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await agent.Services.GetRequiredService<IEdgeAgentConnection>().WaitUntilConnectedAsync(timeout.Token);
-        var peer = new EdgeAgentPeer(server, agent);
+        var peer = new EdgeAgentPeer(server, agent, protocolOnly);
         while (!peer._handle.IsConnected)
         {
             await Task.Delay(10, timeout.Token);
@@ -73,7 +88,16 @@ internal sealed class EdgeAgentPeer : IPeer
     }
 
     public Task<PeerResponse> InvokeAsync(PeerRequest request, CancellationToken cancellationToken) =>
-        _handle.InvokeAsync<PeerRequest, PeerResponse>(EchoHandler.CommandName, request, cancellationToken: cancellationToken);
+        _protocolOnly
+            ? InvokeProtocolOnlyAsync(request, cancellationToken)
+            : _handle.InvokeAsync<PeerRequest, PeerResponse>(EchoHandler.CommandName, request, cancellationToken: cancellationToken);
+
+    private async Task<PeerResponse> InvokeProtocolOnlyAsync(PeerRequest request, CancellationToken cancellationToken)
+    {
+        var session = _registry.GetSession(AgentId) ?? throw new InvalidOperationException("The agent is not connected.");
+        var result = await RpcClient.InvokeAsync(session, new RpcCallOptions(EchoHandler.CommandName, "", TimeSpan.FromSeconds(30)), ContractSerializer.Serialize(request), TimeProvider.System, cancellationToken);
+        return ContractSerializer.DeserializeResponse<PeerResponse>(result, EchoHandler.CommandName);
+    }
 
     public async Task<long> UploadAsync(long totalBytes, int chunkSize, CancellationToken cancellationToken)
     {

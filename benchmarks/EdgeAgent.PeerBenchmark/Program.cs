@@ -7,6 +7,8 @@ using EdgeAgent.PeerBenchmark;
 // Peer benchmark: EdgeAgent vs ASP.NET Core SignalR (MessagePack), server and client in this
 // process over loopback WebSocket. Usage:
 //   dotnet EdgeAgent.PeerBenchmark.dll [--quick] [--rounds 3] [--seconds 5] [--mib 512] [--output peer.md]
+//     [--commands-only] (skip the uploads) [--only EdgeAgent,SignalR,protocol] (run only these stacks; "protocol" is
+//     EdgeAgent without the product work, run by default with --commands-only)
 var options = Options.Parse(args);
 var inv = CultureInfo.InvariantCulture;
 var state = Path.Combine(Path.GetTempPath(), $"edgeagent-peer-{Environment.ProcessId}");
@@ -16,9 +18,15 @@ try
     for (var round = 1; round <= options.Rounds; round++)
     {
         // Alternate the order so that neither stack always runs on a warmer (or busier) machine.
-        Func<Task<IPeer>>[] starts = round % 2 == 1
-            ? [async () => await EdgeAgentPeer.StartAsync(state), async () => await SignalRPeer.StartAsync()]
-            : [async () => await SignalRPeer.StartAsync(), async () => await EdgeAgentPeer.StartAsync(state)];
+        (string Name, Func<Task<IPeer>> Start)[] stacks =
+        [
+            ("EdgeAgent", async () => await EdgeAgentPeer.StartAsync(state)),
+            ("SignalR", async () => await SignalRPeer.StartAsync()),
+            ("protocol", async () => await EdgeAgentPeer.StartAsync(state, protocolOnly: true)),
+        ];
+        var starts = (round % 2 == 1 ? stacks : stacks.Reverse())
+            .Where(s => options.Only is null ? s.Name != "protocol" || options.CommandsOnly : options.Only.Split(',').Contains(s.Name, StringComparer.OrdinalIgnoreCase))
+            .Select(s => s.Start);
         foreach (var start in starts)
         {
             await using var peer = await start();
@@ -54,7 +62,7 @@ if (options.Output is { } output)
 
 return 0;
 
-internal sealed record Options(bool Quick, int Rounds, TimeSpan Warmup, TimeSpan Duration, long UploadBytes, string? Output)
+internal sealed record Options(bool Quick, int Rounds, TimeSpan Warmup, TimeSpan Duration, long UploadBytes, string? Output, bool CommandsOnly, string? Only)
 {
     public static Options Parse(string[] args)
     {
@@ -72,13 +80,15 @@ internal sealed record Options(bool Quick, int Rounds, TimeSpan Warmup, TimeSpan
             TimeSpan.FromSeconds(quick ? 0.5 : 1),
             TimeSpan.FromSeconds(seconds),
             long.Parse(Get("--mib") ?? (quick ? "32" : "512"), CultureInfo.InvariantCulture) * 1024 * 1024,
-            Get("--output"));
+            Get("--output"),
+            args.Contains("--commands-only"),
+            Get("--only"));
     }
 }
 
-internal sealed record CommandResult(int Concurrency, long Count, double PerSecond, double P50Ms, double P99Ms)
+internal sealed record CommandResult(int Concurrency, long Count, double PerSecond, double P50Ms, double P99Ms, double BytesPerCall, string Collections = "")
 {
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"c={Concurrency}: {PerSecond:0} rt/s p50 {P50Ms:0.000} ms p99 {P99Ms:0.000} ms");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"c={Concurrency}: {PerSecond:0} rt/s p50 {P50Ms:0.000} ms p99 {P99Ms:0.000} ms {BytesPerCall:0} B/call GCs {Collections}");
 }
 
 internal sealed record RoundResult(CommandResult C1, CommandResult C64, double Upload4KMBps, double Upload64KMBps, CommandResult Loaded)
@@ -96,6 +106,11 @@ internal static class Workloads
         await peer.UploadAsync(8 * 1024 * 1024, 64 * 1024, CancellationToken.None);
         var c1 = await CommandsAsync(peer, 1, options.Duration, null);
         var c64 = await CommandsAsync(peer, 64, options.Duration, null);
+        if (options.CommandsOnly)
+        {
+            return new RoundResult(c1, c64, double.NaN, double.NaN, c1);
+        }
+
         var up4 = await UploadAsync(peer, options.UploadBytes, 4 * 1024);
         var up64 = await UploadAsync(peer, options.UploadBytes, 64 * 1024);
 
@@ -121,11 +136,14 @@ internal static class Workloads
     private static async Task<CommandResult> CommandsAsync(IPeer peer, int concurrency, TimeSpan duration, Task? until)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        var samples = new List<double>[concurrency];
+        var samples = Enumerable.Range(0, concurrency).Select(_ => new List<double>(100_000)).ToArray();
+        int[] collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        var paused = GC.GetTotalPauseDuration();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, concurrency).Select(async w =>
         {
-            var mine = samples[w] = new List<double>(100_000);
+            var mine = samples[w];
             var request = new PeerRequest { Payload = Payload };
             while (Stopwatch.GetTimestamp() < deadline && until?.IsCompleted != true && mine.Count < 5_000_000)
             {
@@ -140,8 +158,10 @@ internal static class Workloads
         }).ToArray();
         await Task.WhenAll(workers);
         var elapsed = clock.Elapsed.TotalSeconds;
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var all = samples.SelectMany(s => s).Order().ToArray();
-        return new CommandResult(concurrency, all.Length, all.Length / elapsed, Percentile(all, 0.50), Percentile(all, 0.99));
+        return new CommandResult(concurrency, all.Length, all.Length / elapsed, Percentile(all, 0.50), Percentile(all, 0.99), (double)allocated / Math.Max(1, all.Length),
+            $"{GC.CollectionCount(0) - collections[0]}/{GC.CollectionCount(1) - collections[1]}/{GC.CollectionCount(2) - collections[2]}, paused {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:0} ms");
     }
 
     private static double Percentile(double[] sorted, double p) =>

@@ -42,7 +42,11 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
     /// <summary>The agent's live session, resolved at each call.</summary>
     /// <exception cref="EdgeAgentNotConnectedException">The agent has no live session.</exception>
     private SessionCommandInvoker Connect() =>
-        new(registry.GetSession(agentId) ?? throw new EdgeAgentNotConnectedException(agentId), defaultTimeout, time);
+        new(Session(), defaultTimeout, time);
+
+    /// <inheritdoc cref="Connect"/>
+    private Protocol.Session.TunnelSession Session() =>
+        registry.GetSession(agentId) ?? throw new EdgeAgentNotConnectedException(agentId);
 
     public async Task<TResponse> InvokeAsync<TRequest, TResponse>(string command, TRequest request, EdgeCommandOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -50,10 +54,8 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
         var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, trusted, cancellationToken);
         try
         {
-            var invoker = Connect();
-            var session = invoker.Session;
-            var call = invoker.CallOptions(command, (options ?? new EdgeCommandOptions()) with { IdempotencyKey = invocation.IdempotencyKey });
-            var result = await RpcClient.InvokeAsync(session, call, payload, time, cancellationToken);
+            var call = new RpcCallOptions(command, invocation.IdempotencyKey, options?.Timeout ?? defaultTimeout);
+            var result = await RpcClient.InvokeAsync(Session(), call, payload, time, cancellationToken);
             var response = ContractSerializer.DeserializeResponse<TResponse>(result, command);
             await invocation.CompleteAsync(null);
             return response;
@@ -127,33 +129,85 @@ internal sealed class CommandGate(IEnumerable<ICommandAuthorizer> authorizers, I
 {
     private readonly ICommandAuthorizer[] _authorizers = [.. authorizers];
 
-    public async Task<Invocation> BeginAsync(ClaimsPrincipal? caller, string agentId, string command, byte[] payload, EdgeCommandOptions? options, bool trusted, CancellationToken cancellationToken)
+    /// <summary>
+    /// Authorizes the command (unless <paramref name="trusted"/>) and starts its audit. Completes
+    /// synchronously when every authorizer does (always when no policy is configured).
+    /// </summary>
+    public ValueTask<Invocation> BeginAsync(ClaimsPrincipal? caller, string agentId, string command, byte[] payload, EdgeCommandOptions? options, bool trusted, CancellationToken cancellationToken)
     {
-        var key = options?.IdempotencyKey ?? Guid.NewGuid().ToString("N");
-        var callerName = caller?.Identity?.Name ?? (caller is null ? "system" : "anonymous");
-        var digest = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(payload))[..32].ToLowerInvariant();
-        foreach (var authorizer in trusted ? [] : _authorizers)
+        var invocation = new Invocation(
+            this,
+            caller?.Identity?.Name ?? (caller is null ? "system" : "anonymous"),
+            agentId,
+            command,
+            Digest(payload),
+            options?.IdempotencyKey ?? Guid.NewGuid().ToString("N"),
+            time.GetTimestamp());
+        var authorizers = trusted ? [] : _authorizers;
+        for (var i = 0; i < authorizers.Length; i++)
         {
-            if (await authorizer.AuthorizeAsync(caller, agentId, command, cancellationToken) is { } denial)
+            var decision = authorizers[i].AuthorizeAsync(caller, agentId, command, cancellationToken);
+            if (!decision.IsCompletedSuccessfully)
             {
-                metrics.Command(command, EdgeErrorCodes.Denied, TimeSpan.Zero);
-                await audit.RecordAsync(new EdgeAuditRecord
-                {
-                    Event = AuditEvents.Denied, Caller = callerName, AgentId = agentId, Command = command,
-                    ArgumentsDigest = digest, IdempotencyKey = key, Outcome = EdgeErrorCodes.Denied, Detail = denial,
-                }, CancellationToken.None);
-                throw new EdgeCommandException(EdgeErrorCodes.Denied, $"Command '{command}' on agent '{agentId}' was denied: {denial}");
+                return AuthorizeSlowAsync(authorizers, i, decision, caller, invocation, cancellationToken);
+            }
+
+            if (decision.Result is { } denial)
+            {
+                return new ValueTask<Invocation>(DenyAsync(invocation, denial));
             }
         }
 
-        return new Invocation(this, callerName, agentId, command, digest, key, time.GetTimestamp());
+        return new ValueTask<Invocation>(invocation);
     }
 
-    internal sealed class Invocation(CommandGate gate, string caller, string agentId, string command, string digest, string key, long started)
+    private async ValueTask<Invocation> AuthorizeSlowAsync(ICommandAuthorizer[] authorizers, int index, ValueTask<string?> pending, ClaimsPrincipal? caller, Invocation invocation, CancellationToken cancellationToken)
+    {
+        for (var i = index; i < authorizers.Length; i++)
+        {
+            var denial = i == index ? await pending : await authorizers[i].AuthorizeAsync(caller, invocation.AgentId, invocation.Command, cancellationToken);
+            if (denial is not null)
+            {
+                return await DenyAsync(invocation, denial);
+            }
+        }
+
+        return invocation;
+    }
+
+    private async Task<Invocation> DenyAsync(Invocation invocation, string denial)
+    {
+        metrics.Command(invocation.Command, EdgeErrorCodes.Denied, TimeSpan.Zero);
+        await audit.RecordAsync(new EdgeAuditRecord
+        {
+            Timestamp = time.GetUtcNow(), Event = AuditEvents.Denied, Caller = invocation.Caller, AgentId = invocation.AgentId, Command = invocation.Command,
+            ArgumentsDigest = invocation.Digest, IdempotencyKey = invocation.IdempotencyKey, Outcome = EdgeErrorCodes.Denied, Detail = denial,
+        }, CancellationToken.None);
+        throw new EdgeCommandException(EdgeErrorCodes.Denied, $"Command '{invocation.Command}' on agent '{invocation.AgentId}' was denied: {denial}");
+    }
+
+    /// <summary>The first 128 bits of the SHA-256 of the arguments, as 32 lower-case hex digits.</summary>
+    internal static string Digest(ReadOnlySpan<byte> payload)
+    {
+        Span<byte> hash = stackalloc byte[System.Security.Cryptography.SHA256.HashSizeInBytes];
+        System.Security.Cryptography.SHA256.HashData(payload, hash);
+        return Convert.ToHexStringLower(hash[..16]);
+    }
+
+    /// <summary>One command between authorization and its audit record.</summary>
+    internal readonly struct Invocation(CommandGate gate, string caller, string agentId, string command, string digest, string key, long started)
     {
         public string IdempotencyKey => key;
 
-        public async Task CompleteAsync(Exception? failure)
+        public string Caller => caller;
+
+        public string AgentId => agentId;
+
+        public string Command => command;
+
+        public string Digest => digest;
+
+        public Task CompleteAsync(Exception? failure)
         {
             var outcome = failure switch
             {
@@ -164,13 +218,15 @@ internal sealed class CommandGate(IEnumerable<ICommandAuthorizer> authorizers, I
             };
             var elapsed = gate.Elapsed(started);
             gate.Metrics.Command(command, outcome, elapsed);
-            await gate.Audit.RecordAsync(new EdgeAuditRecord
+            return gate.Audit.RecordAsync(new EdgeAuditRecord
             {
-                Event = AuditEvents.Command, Caller = caller, AgentId = agentId, Command = command,
+                Timestamp = gate.Now, Event = AuditEvents.Command, Caller = caller, AgentId = agentId, Command = command,
                 ArgumentsDigest = digest, IdempotencyKey = key, Outcome = outcome, DurationMs = elapsed.TotalMilliseconds,
             }, CancellationToken.None);
         }
     }
+
+    private DateTimeOffset Now => time.GetUtcNow();
 
     private IEdgeAuditSink Audit => audit;
 

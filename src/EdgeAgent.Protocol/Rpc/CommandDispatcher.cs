@@ -18,19 +18,36 @@ internal enum CommandShape
 }
 
 /// <summary>One incoming command as the handler sees it.</summary>
-internal sealed class CommandCall
+/// <remarks>
+/// Owns the command's one cancellation source: the deadline's timer cancels it, and so does the
+/// channel's abort (the caller cancelled, or — for commands without an idempotency key — the
+/// session ended). One source and one registration per command, no linked sources.
+/// </remarks>
+internal sealed class CommandCall : IDisposable
 {
     private readonly TunnelChannel _channel;
+    private readonly CancellationTokenSource _cancel;
+    private readonly bool _keyed;
+    private CancellationTokenRegistration _abortRegistration;
     private int _accepted;
+    private volatile bool _abandoned;
 
-    internal CommandCall(TunnelChannel channel, RpcRequestHeader header, DateTimeOffset? deadline, CancellationToken cancellationToken)
+    /// <summary>
+    /// A call whose token the deadline (<paramref name="remaining"/> from now, if any) and the
+    /// channel's abort cancel. With <paramref name="keyed"/> (a keyed unary command) a lost session
+    /// does not cancel it: its result waits for the retry; only the caller's cancel stops it.
+    /// </summary>
+    internal CommandCall(TunnelChannel channel, RpcRequestHeader header, DateTimeOffset? deadline, TimeSpan? remaining, TimeProvider time, bool keyed)
     {
         _channel = channel;
+        _cancel = remaining is { } delay ? new CancellationTokenSource(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, time) : new CancellationTokenSource();
+        _keyed = keyed;
         Name = header.Name;
         IdempotencyKey = header.IdempotencyKey;
         Payload = header.Payload;
         Deadline = deadline;
-        CancellationToken = cancellationToken;
+        CancellationToken = _cancel.Token;
+        _abortRegistration = channel.Aborted.UnsafeRegister(static state => ((CommandCall)state!).OnAborted(), this);
     }
 
     public string Name { get; }
@@ -64,6 +81,26 @@ internal sealed class CommandCall
     }
 
     internal bool Accepted => Volatile.Read(ref _accepted) == 1;
+
+    /// <summary>Whether the token was cancelled by the deadline (not by the caller or a lost session).</summary>
+    internal bool DeadlinePassed => _cancel.IsCancellationRequested && !_abandoned;
+
+    private void OnAborted()
+    {
+        // A caller's cancel stops the handler. A lost connection stops it only when there is no
+        // idempotency key: with a key the run finishes and its result waits for the retry.
+        if (!_keyed || _channel.AbortReason?.Code == ProtocolErrorCode.Cancelled)
+        {
+            _abandoned = true;
+            _cancel.Cancel();
+        }
+    }
+
+    public void Dispose()
+    {
+        _abortRegistration.Dispose();
+        _cancel.Dispose();
+    }
 }
 
 /// <summary>A registered command: its name, group, shape and how to run it.</summary>
@@ -91,8 +128,8 @@ internal interface IIdempotencyCache
     /// <summary>Looks up the encoded final message of an earlier run.</summary>
     bool TryGet(string key, out string commandName, out byte[] response);
 
-    /// <summary>Records the encoded final message of a finished run.</summary>
-    void Set(string key, string commandName, byte[] response);
+    /// <summary>Records the encoded final message of a finished run; completes when the record is as durable as the cache makes it (the result is sent only then).</summary>
+    ValueTask SetAsync(string key, string commandName, byte[] response);
 }
 
 /// <summary>
@@ -158,27 +195,17 @@ internal sealed partial class CommandDispatcher
             return;
         }
 
-        DateTimeOffset? deadline = header.DeadlineUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(header.DeadlineUnixMs) : null;
-        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
-        if (deadline is { } due)
+        DateTimeOffset? deadline = null;
+        TimeSpan? remaining = null;
+        if (header.DeadlineUnixMs > 0)
         {
-            var remaining = due - _time.GetUtcNow();
-            timeout.CancelAfter(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+            var due = DateTimeOffset.FromUnixTimeMilliseconds(header.DeadlineUnixMs);
+            deadline = due;
+            remaining = due - _time.GetUtcNow();
         }
 
-        // A caller's cancel stops the handler. A lost connection stops it only when there is no
-        // idempotency key: with a key the run finishes and its result waits for the retry.
-        using var callerCancel = new CancellationTokenSource();
         var keyed = header.IdempotencyKey.Length > 0 && invoker.Shape == CommandShape.Unary;
-        using var abortRegistration = channel.Aborted.Register(() =>
-        {
-            if (!keyed || channel.AbortReason?.Code == ProtocolErrorCode.Cancelled)
-            {
-                callerCancel.Cancel();
-            }
-        });
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(callerCancel.Token, timeout.Token);
-        var call = new CommandCall(channel, header, deadline, linked.Token);
+        using var call = new CommandCall(channel, header, deadline, remaining, _time, keyed);
 
         if (_authorize?.Invoke(call, invoker) is { } denied)
         {
@@ -200,12 +227,17 @@ internal sealed partial class CommandDispatcher
             {
                 case CommandShape.Unary:
                     var response = await RunUnaryAsync(invoker, call);
+
+                    // The work is done: free the slot before the caller can see the answer, or a
+                    // caller running exactly MaxConcurrentCommands at once would be refused.
+                    slot?.Dispose();
                     await AnswerAsync(channel, response);
                     break;
                 case CommandShape.Streaming:
                     Interlocked.Increment(ref _executions);
                     await invoker.InvokeStreamingAsync(call);
                     await call.AcceptAsync();
+                    slot?.Dispose();
                     await channel.WriteAsync(RpcMessages.EncodeEnd(), complete: true, call.CancellationToken);
                     break;
                 case CommandShape.Duplex:
@@ -223,7 +255,7 @@ internal sealed partial class CommandDispatcher
         }
         catch (Exception ex) when (!call.Accepted || invoker.Shape != CommandShape.Duplex)
         {
-            var error = ToError(ex, header.Name, timeout.IsCancellationRequested);
+            var error = ToError(ex, header.Name, call.DeadlinePassed);
             await AnswerAsync(channel, RpcMessages.EncodeError(error.Code, error.Message));
         }
         catch (Exception ex)
@@ -259,7 +291,8 @@ internal sealed partial class CommandDispatcher
         try
         {
             var response = await ExecuteUnaryAsync(invoker, call);
-            _cache.Set(key, call.Name, response);
+            // The invoker's name equals the call's and is one shared string, not one kept per entry.
+            await _cache.SetAsync(key, invoker.Name, response);
             created.SetResult(response);
             return response;
         }

@@ -20,12 +20,17 @@ internal static class RpcClient
     /// <exception cref="OperationCanceledException">The caller cancelled.</exception>
     public static async Task<ReadOnlyMemory<byte>> InvokeAsync(TunnelSession session, RpcCallOptions call, ReadOnlyMemory<byte> payload, TimeProvider time, CancellationToken cancellationToken)
     {
+        // One source for the deadline and the caller's token (no linked source): the caller's
+        // cancel is forwarded by a registration, and Translate tells the two apart by asking the
+        // caller's token first.
         using var deadline = new CancellationTokenSource(call.Timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var channel = await OpenAsync(session, call, payload, closeOutput: true, time, linked.Token, deadline, cancellationToken);
+        using var forward = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), deadline)
+            : default;
+        var channel = await OpenAsync(session, call, payload, closeOutput: true, time, deadline.Token, deadline, cancellationToken);
         try
         {
-            var message = await RpcMessages.ReadAsync(channel.Input, RpcMessages.DefaultMaxMessageSize, linked.Token);
+            var message = await RpcMessages.ReadAsync(channel.Input, RpcMessages.DefaultMaxMessageSize, deadline.Token);
             return ToResult(message, call.Name);
         }
         catch (Exception ex) when (Translate(ex, channel, call, deadline, cancellationToken) is { } translated)

@@ -19,9 +19,15 @@ internal readonly record struct RpcRequestHeader(string Name, string Idempotency
     public const int MaxNameLength = 256;
     public const int MaxKeyLength = 256;
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
+    /// <summary>Encodes the header into a new array of exactly its size (one allocation: the encoding goes through a per-thread scratch buffer).</summary>
     public byte[] Encode()
     {
-        var buffer = new ArrayBufferWriter<byte>(32 + Name.Length + IdempotencyKey.Length + Payload.Length);
+        var size = 32 + Name.Length + IdempotencyKey.Length + Payload.Length;
+        var buffer = size <= 16 * 1024 ? t_scratch ??= new ArrayBufferWriter<byte>(16 * 1024) : new ArrayBufferWriter<byte>(size);
+        buffer.ResetWrittenCount();
         var writer = new MessagePackWriter(buffer);
         writer.WriteArrayHeader(4);
         writer.Write(Name);
@@ -29,7 +35,9 @@ internal readonly record struct RpcRequestHeader(string Name, string Idempotency
         writer.Write(DeadlineUnixMs);
         writer.Write(Payload.Span);
         writer.Flush();
-        return buffer.WrittenSpan.ToArray();
+        var bytes = buffer.WrittenSpan.ToArray();
+        buffer.ResetWrittenCount();
+        return bytes;
     }
 
     /// <exception cref="EdgeCommandException">The header is malformed (<c>invalid_argument</c>).</exception>

@@ -59,7 +59,11 @@ internal sealed class TestIdempotencyCache : IIdempotencyCache
         return false;
     }
 
-    public void Set(string key, string commandName, byte[] response) => _entries[key] = (commandName, response);
+    public ValueTask SetAsync(string key, string commandName, byte[] response)
+    {
+        _entries[key] = (commandName, response);
+        return default;
+    }
 }
 
 /// <summary>

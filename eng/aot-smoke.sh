@@ -70,8 +70,17 @@ log "published in $((SECONDS - started)) s: $out/edgeagent ($((file_size / 1024 
 log "building eng/AgentSmokeHost"
 dotnet build eng/AgentSmokeHost -c Release -nologo -v quiet >"$smoke_log" 2>&1 || { cat "$smoke_log" >&2; die "eng/AgentSmokeHost did not build"; }
 
+# A running container the agent must list (the local test image eng/test.sh imports; nothing is pulled).
+container="edgeagent-aot-smoke-$$"
+expect=()
+if docker image inspect edgeagent-test/busybox:latest >/dev/null 2>&1; then
+    docker run -d --label edgeagent.test=1 --name "$container" edgeagent-test/busybox:latest sleep 300 >/dev/null
+    trap 'docker rm -f "$container" >/dev/null 2>&1 || true' EXIT
+    expect=(--expect-container "$container")
+fi
+
 log "running the native agent against a control plane on 127.0.0.1"
-if ! timeout 180 dotnet eng/AgentSmokeHost/bin/Release/net10.0/AgentSmokeHost.dll --settle-seconds 0 -- "$out/edgeagent" 2>&1 | tee -a "$smoke_log"; then
+if ! timeout 180 dotnet eng/AgentSmokeHost/bin/Release/net10.0/AgentSmokeHost.dll --settle-seconds 0 "${expect[@]}" -- "$out/edgeagent" 2>&1 | tee -a "$smoke_log"; then
     die "the native agent did not run the commands (see $smoke_log)"
 fi
 grep -q '^smoke: ok$' "$smoke_log" || die "the smoke host did not report success (see $smoke_log)"

@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using EdgeAgent.ControlPlane;
 using EdgeAgent.Eng.AgentSmokeHost;
+using EdgeAgent.Protocol;
 using EdgeAgent.Protocol.Contracts.Docker;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
-// Usage: AgentSmokeHost [--idle-seconds N] [--settle-seconds N] -- <agent command> [agent arguments...]
+// Usage: AgentSmokeHost [--idle-seconds N] [--settle-seconds N] [--expect-container NAME] -- <agent command> [agent arguments...]
 // Prints one "smoke: ..." line per step and "footprint: ..." lines when measuring; exits 0 only when the
 // agent connected and every command answered with data from the engine.
 var options = SmokeOptions.Parse(args);
@@ -75,14 +76,31 @@ try
 
     var containers = await agent.Containers.ListAsync(new ContainerListRequest { All = true });
     Console.WriteLine($"smoke: containers.list: {containers.Count} containers{(containers.Count > 0 ? $", first {containers[0].Names.FirstOrDefault()} ({containers[0].State})" : "")}");
+    if (options.ExpectContainer is { } expected)
+    {
+        var found = containers.FirstOrDefault(container => container.Names.Contains(expected));
+        Require(found is { State: "running" }, $"containers.list does not show the running container {expected}");
+        Console.WriteLine($"smoke: containers.list shows {expected} ({found!.Image}, {found.State})");
+    }
 
     var images = await agent.Images.ListAsync();
     Console.WriteLine($"smoke: images.list: {images.Count} images{(images.Count > 0 ? $", e.g. {images[0].RepoTags.FirstOrDefault() ?? images[0].Id}" : "")}");
 
-    // A record with init-only members read on the agent, and an answer built from records.
-    var stack = await agent.Stacks.GetStatusAsync("edgeagent-smoke-absent");
+    // A record with an init-only member, read on the agent: the answer names the stack asked for.
+    const string absent = "edgeagent-smoke-absent";
+    try
+    {
+        await agent.Stacks.GetStatusAsync(absent);
+        throw new InvalidOperationException($"stacks.status found the stack {absent}, which does not exist");
+    }
+    catch (EdgeCommandException ex) when (ex.Code == EdgeErrorCodes.NotFound && ex.Message.Contains(absent, StringComparison.Ordinal))
+    {
+        Console.WriteLine($"smoke: stacks.status: {ex.Code}: {ex.Message}");
+    }
+
+    // An answer built from records.
     var stacks = await agent.Stacks.ListAsync();
-    Console.WriteLine($"smoke: stacks.status: '{stack?.ProjectName}' managed={stack?.IsManaged}; stacks.list: {stacks.Count} stacks");
+    Console.WriteLine($"smoke: stacks.list: {stacks.Count} stacks");
 
     if (options.IdleSeconds > 0)
     {

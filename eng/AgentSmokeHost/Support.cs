@@ -3,28 +3,30 @@ using System.Runtime.InteropServices;
 
 namespace EdgeAgent.Eng.AgentSmokeHost;
 
-internal sealed record SmokeOptions(int IdleSeconds, int SettleSeconds, IReadOnlyList<string> AgentCommand)
+internal sealed record SmokeOptions(int IdleSeconds, int SettleSeconds, string? ExpectContainer, IReadOnlyList<string> AgentCommand)
 {
     public static SmokeOptions Parse(string[] args)
     {
         var separator = Array.IndexOf(args, "--");
         if (separator < 0 || separator == args.Length - 1)
         {
-            throw new ArgumentException("usage: AgentSmokeHost [--idle-seconds N] [--settle-seconds N] -- <agent command> [arguments...]");
+            throw new ArgumentException("usage: AgentSmokeHost [--idle-seconds N] [--settle-seconds N] [--expect-container NAME] -- <agent command> [arguments...]");
         }
 
         int idle = 0, settle = 35;
+        string? expect = null;
         for (var i = 0; i < separator; i++)
         {
             switch (args[i])
             {
                 case "--idle-seconds": idle = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--settle-seconds": settle = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--expect-container": expect = args[++i]; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
 
-        return new SmokeOptions(idle, settle, args[(separator + 1)..]);
+        return new SmokeOptions(idle, settle, expect, args[(separator + 1)..]);
     }
 }
 

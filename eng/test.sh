@@ -21,6 +21,9 @@
 #   DOCKER_HOST                  use that engine instead of the local socket (it is never provisioned).
 #   EDGEAGENT_SKIP_PACKAGE_SMOKE=1  skip eng/package-smoke.sh (packs the packages and builds a host from
 #                                them; it runs after a full, unfiltered test run).
+#   EDGEAGENT_SKIP_AOT_SMOKE=1   skip eng/aot-smoke.sh (publishes the sample agent with Native AOT, warnings as
+#                                errors, and runs the native binary against a loopback control plane and the
+#                                engine; it runs after the package smoke, after a full, unfiltered test run).
 #   EDGEAGENT_PROVISION_ONLY=1   provision the engine and the test image, then exit (eng/quickstart.sh uses it).
 set -euo pipefail
 
@@ -341,6 +344,9 @@ if ((failed > 0)); then
 fi
 if [[ "${EDGEAGENT_SKIP_PACKAGE_SMOKE:-}" != "1" && $# -eq 0 ]]; then
     bash "$(dirname "${BASH_SOURCE[0]}")/package-smoke.sh"
+fi
+if [[ "${EDGEAGENT_SKIP_AOT_SMOKE:-}" != "1" && $# -eq 0 ]]; then
+    bash "$(dirname "${BASH_SOURCE[0]}")/aot-smoke.sh"
 fi
 if ((passed + skipped == 0)); then
     log "warning: no test ran"

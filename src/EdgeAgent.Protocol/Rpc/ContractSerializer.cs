@@ -1,20 +1,58 @@
 using System.Buffers;
 using MessagePack;
-using MessagePack.Resolvers;
 
 namespace EdgeAgent.Protocol.Rpc;
 
 /// <summary>Serialises command payloads. Input is always treated as untrusted.</summary>
+/// <remarks>
+/// Formatters come from <see cref="ContractResolver"/>, and values are written and read through them
+/// directly rather than through <see cref="MessagePackSerializer"/>, whose fallback to
+/// <see cref="MessagePackSerializerOptions.Standard"/> would pull MessagePack's Reflection.Emit resolvers
+/// into a Native AOT build. The errors are the ones <see cref="MessagePackSerializer"/> raises.
+/// </remarks>
 internal static class ContractSerializer
 {
     /// <summary>The deepest object graph a payload may have.</summary>
     public const int MaxDepth = 64;
 
-    public static readonly MessagePackSerializerOptions Options = MessagePackSerializerOptions.Standard
-        .WithResolver(StandardResolver.Instance)
+    /// <summary>A serialisation buffer larger than this is not kept for the next call.</summary>
+    private const int MaxRetainedBuffer = 64 * 1024;
+
+    public static readonly MessagePackSerializerOptions Options = new MessagePackSerializerOptions(ContractResolver.Instance)
         .WithSecurity(MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(MaxDepth));
 
-    public static byte[] Serialize<T>(T value) => MessagePackSerializer.Serialize(value, Options);
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    /// <exception cref="MessagePackSerializationException">The value cannot be serialised (e.g. no formatter for <typeparamref name="T"/>).</exception>
+    public static byte[] Serialize<T>(T value)
+    {
+        var buffer = t_buffer ?? new ArrayBufferWriter<byte>(256);
+        t_buffer = null;
+        try
+        {
+            var writer = new MessagePackWriter(buffer);
+            try
+            {
+                Options.Resolver.GetFormatterWithVerify<T>().Serialize(ref writer, value, Options);
+                writer.Flush();
+            }
+            catch (Exception ex)
+            {
+                throw new MessagePackSerializationException($"Failed to serialize {typeof(T).FullName} value.", ex);
+            }
+
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            if (buffer.Capacity <= MaxRetainedBuffer)
+            {
+                buffer.ResetWrittenCount();
+                t_buffer = buffer;
+            }
+        }
+    }
 
     /// <summary>Deserialises untrusted bytes.</summary>
     /// <exception cref="EdgeCommandException">The bytes are not a valid <typeparamref name="T"/> (code <c>invalid_argument</c>).</exception>
@@ -23,7 +61,8 @@ internal static class ContractSerializer
         try
         {
             CheckDepth(new ReadOnlySequence<byte>(bytes));
-            return MessagePackSerializer.Deserialize<T>(bytes, Options);
+            var reader = new MessagePackReader(bytes);
+            return Read<T>(ref reader);
         }
         catch (Exception ex) when (ex is MessagePackSerializationException or InsufficientExecutionStackException or EndOfStreamException)
         {
@@ -53,11 +92,25 @@ internal static class ContractSerializer
         try
         {
             CheckDepth(bytes);
-            return MessagePackSerializer.Deserialize<T>(bytes, Options);
+            var reader = new MessagePackReader(bytes);
+            return Read<T>(ref reader);
         }
         catch (Exception ex) when (ex is MessagePackSerializationException or InsufficientExecutionStackException or EndOfStreamException)
         {
             throw new EdgeCommandException(EdgeErrorCodes.InvalidArgument, $"The payload is not a valid {typeof(T).Name}.", ex);
+        }
+    }
+
+    /// <exception cref="MessagePackSerializationException">The bytes are not a valid <typeparamref name="T"/>.</exception>
+    private static T Read<T>(ref MessagePackReader reader)
+    {
+        try
+        {
+            return Options.Resolver.GetFormatterWithVerify<T>().Deserialize(ref reader, Options);
+        }
+        catch (Exception ex)
+        {
+            throw new MessagePackSerializationException($"Failed to deserialize {typeof(T).FullName} value.", ex);
         }
     }
 

@@ -89,7 +89,23 @@ public sealed class ContainerTests : DockerTestBase
     [Fact]
     public async Task Kill_sends_the_given_signal()
     {
-        var id = await CreateContainerAsync(["sh", "-c", "trap 'exit 42' HUP; while true; do sleep 0.1; done"]);
+        // The shell is PID 1: a signal without a handler is ignored, so wait until the trap is set
+        // (it creates the marker file) before sending it.
+        var id = await CreateContainerAsync(["sh", "-c", "trap 'exit 42' HUP; touch /tmp/trapped; while true; do sleep 0.1; done"]);
+        (await PollAsync(
+            async () =>
+            {
+                try
+                {
+                    await Engine.Containers.GetArchiveFromContainerAsync(id, new() { Path = "/tmp/trapped" }, statOnly: true, Ct);
+                    return true;
+                }
+                catch (global::Docker.DotNet.DockerContainerNotFoundException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(30))).Should().BeTrue("the shell installs its trap");
 
         await Docker.Containers.KillAsync(id, "SIGHUP", Ct);
         await WaitForExitAsync(id);

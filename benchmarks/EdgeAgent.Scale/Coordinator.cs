@@ -127,9 +127,15 @@ internal static class Coordinator
             // Idle agents at each count.
             var running = 0;
             var allConnectedAt = Stopwatch.StartNew();
+            // Agents come online at the start rate in total, but no faster than 80% of the control
+            // plane's admission limit: the idle phase measures connected agents, not shedding.
+            var startRate = double.TryParse(report.AdmissionLimit, NumberStyles.Float, Inv, out var limit) && limit > 0
+                ? Math.Min(settings.StartRate, 0.8 * limit)
+                : settings.StartRate;
             foreach (var n in settings.Counts)
             {
-                foreach (var chunk in Chunks(n - running, settings.PerProcess))
+                var chunks = Chunks(n - running, settings.PerProcess).ToArray();
+                foreach (var chunk in chunks)
                 {
                     agents.Add(ChildProcess.Start($"agents-{agents.Count}", [
                         "--role", "agents", "--url", $"http://127.0.0.1:{port}", "--tokens", tokenFile,
@@ -138,14 +144,14 @@ internal static class Coordinator
                         "--initial-delay", settings.InitialDelay.TotalSeconds.ToString(Inv),
                         "--max-delay", settings.MaxDelay.TotalSeconds.ToString(Inv),
                         "--stable", settings.Stable.TotalSeconds.ToString(Inv),
-                        "--start-rate", settings.StartRate.ToString(Inv),
+                        "--start-rate", (startRate / chunks.Length).ToString(Inv),
                         "--state", Path.Combine(work, "agents")],
                         ClientEnvironment));
                     running += chunk;
                 }
 
                 var connectClock = Stopwatch.StartNew();
-                var connected = await WaitUntilAsync(async () => (await HandshakesAsync(http)).Connected, n, settings.ConnectTimeout(n));
+                var connected = await WaitUntilAsync(async () => (await HandshakesAsync(http)).Connected, n, settings.ConnectTimeout(n, startRate));
                 report.AllConnected &= connected == n;
                 allConnectedAt.Restart();
                 Console.WriteLine($"control plane n={n}: {connected} connected after {connectClock.Elapsed.TotalSeconds:0.0} s");
@@ -366,7 +372,9 @@ internal static class Coordinator
         string Store,
         TimeSpan Hold)
     {
-        public TimeSpan ConnectTimeout(int n) => TimeSpan.FromSeconds(30 + (n / StartRate * 3));
+        public TimeSpan ConnectTimeout(int n) => ConnectTimeout(n, StartRate);
+
+        public TimeSpan ConnectTimeout(int n, double rate) => TimeSpan.FromSeconds(30 + (n / rate * 3)) + MaxDelay;
 
         public static Settings From(Args args)
         {

@@ -467,6 +467,10 @@ internal static class Coordinator
                 s.AppendLine("| sent | ok | failed | p50 | p90 | p99 | max | sender lag p99 / max | control-plane CPU | agent processes CPU | load average before → after |");
                 s.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
                 s.AppendLine(Inv, $"| {load.Sent} | {load.Succeeded} | {load.Failed} | {load.P50Ms:0.0} ms | {load.P90Ms:0.0} ms | {load.P99Ms:0.0} ms | {load.MaxMs:0.0} ms | {load.SenderLagP99Ms:0.0} / {load.SenderLagMaxMs:0.0} ms | {LoadCpu:0.00} cores | {LoadAgentsCpu:0.00} cores | {LoadAverage} |");
+                s.AppendLine();
+                s.AppendLine(load.SenderLagP99Ms <= 10
+                    ? string.Create(Inv, $"Valid: the load generator kept its schedule (sender lag p99 {load.SenderLagP99Ms:0.0} ms ≤ 10 ms).")
+                    : string.Create(Inv, $"NOT VALID as a latency measurement: the load generator's process fell behind its own schedule (sender lag p99 {load.SenderLagP99Ms:0.0} ms > 10 ms), so the latencies above measure an overloaded machine, not the product."));
                 if (load.FirstError is not null)
                 {
                     s.AppendLine();

@@ -172,8 +172,18 @@ internal static class Coordinator
                 var before = await StatsAsync(http, gc: false);
                 var agentsCpuBefore = agents.Sum(a => a.CpuTime().TotalMilliseconds);
                 var loadAverageBefore = LoadAverage();
-                var load = await (await http.PostAsync(new Uri($"/scale/load?seconds={settings.LoadDuration.TotalSeconds.ToString(Inv)}&rate={max}", UriKind.Relative), null))
-                    .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<LoadResult>();
+                LoadResult? load;
+                try
+                {
+                    load = await (await http.PostAsync(new Uri($"/scale/load?seconds={settings.LoadDuration.TotalSeconds.ToString(Inv)}&rate={max}", UriKind.Relative), null))
+                        .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<LoadResult>();
+                }
+                catch (HttpRequestException ex)
+                {
+                    // Report it and go on to the storms rather than losing the whole run.
+                    load = new LoadResult(max, 0, 0, 0, 0, 0, 0, 0, 0, $"the load request failed: {ex.Message}");
+                }
+
                 var after = await StatsAsync(http, gc: false);
                 report.Load = load;
                 report.LoadCpu = (after.CpuMilliseconds - before.CpuMilliseconds) / 1000 / Math.Max(load!.Seconds, 0.001);

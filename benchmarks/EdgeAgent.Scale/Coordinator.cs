@@ -206,6 +206,11 @@ internal static class Coordinator
                     await Task.Delay(wait);
                 }
 
+                // Both storms must start from the same quiet state: after an overloaded command
+                // load the agent processes can still be working off their backlog, which would
+                // slow the first storm's agents (and only theirs).
+                await WaitUntilQuietAsync(agents, controlPlane, settings.Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(120));
+
                 foreach (var agent in agents)
                 {
                     await agent.SendAsync(plain ? "policy plain" : "policy jitter");
@@ -285,6 +290,30 @@ internal static class Coordinator
             (end.AllocatedBytes - start.AllocatedBytes) / settings.IdleWindow.TotalSeconds,
             end.Gen0Collections - start.Gen0Collections,
             memory.Threads);
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the control plane and the agent processes together use less than half
+    /// a core in two consecutive seconds (10,000 idle agents with 15 s keepalives use about 0.3).
+    /// </summary>
+    private static async Task WaitUntilQuietAsync(List<ChildProcess> agents, ChildProcess controlPlane, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        var quietSeconds = 0;
+        while (clock.Elapsed < limit)
+        {
+            var before = agents.Sum(a => a.CpuTime().TotalMilliseconds) + controlPlane.CpuTime().TotalMilliseconds;
+            await Task.Delay(1000);
+            var cores = (agents.Sum(a => a.CpuTime().TotalMilliseconds) + controlPlane.CpuTime().TotalMilliseconds - before) / 1000;
+            quietSeconds = cores < 0.5 ? quietSeconds + 1 : 0;
+            if (quietSeconds >= 2)
+            {
+                Console.WriteLine($"quiet after {clock.Elapsed.TotalSeconds:0} s ({cores:0.00} cores)");
+                return;
+            }
+        }
+
+        Console.WriteLine($"not quiet after {limit.TotalSeconds:0} s; starting the storm anyway");
     }
 
     private static string LoadAverage()

@@ -78,6 +78,20 @@ internal sealed class ChildProcess : IAsyncDisposable
         await _process.StandardInput.FlushAsync();
     }
 
+    /// <summary>CPU time the process has used so far (zero once it has exited).</summary>
+    public TimeSpan CpuTime()
+    {
+        try
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+        catch (InvalidOperationException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
     /// <summary>Ends the process at once (SIGKILL), as a crash or a container restart would.</summary>
     public void Kill()
     {

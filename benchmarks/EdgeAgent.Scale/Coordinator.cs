@@ -103,11 +103,18 @@ internal static class Coordinator
         var port = FreePort();
         var db = Path.Combine(work, "control-plane.db");
         string[] controlPlaneArgs = ["--role", "control-plane", "--port", port.ToString(Inv), "--db", db, "--keepalive", settings.Keepalive.TotalSeconds.ToString(Inv), "--store", settings.Store];
+        if (settings.HandshakeRate is { } handshakeRate)
+        {
+            controlPlaneArgs = [.. controlPlaneArgs, "--handshake-rate", handshakeRate.ToString(Inv)];
+        }
+
         var controlPlane = ChildProcess.Start("control-plane", controlPlaneArgs);
         var agents = new List<ChildProcess>();
         try
         {
-            Console.WriteLine($"control plane {await controlPlane.WaitReadyAsync(TimeSpan.FromSeconds(30))}");
+            var ready = await controlPlane.WaitReadyAsync(TimeSpan.FromSeconds(30));
+            Console.WriteLine($"control plane {ready}");
+            report.AdmissionLimit = ready.Split(' ').FirstOrDefault(p => p.StartsWith("max_handshakes_per_second=", StringComparison.Ordinal))?.Split('=')[1];
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(3) };
             var max = settings.Counts.Max();
             var enrollClock = Stopwatch.StartNew();
@@ -120,9 +127,15 @@ internal static class Coordinator
             // Idle agents at each count.
             var running = 0;
             var allConnectedAt = Stopwatch.StartNew();
+            // Agents come online at the start rate in total, but no faster than 80% of the control
+            // plane's admission limit: the idle phase measures connected agents, not shedding.
+            var startRate = double.TryParse(report.AdmissionLimit, NumberStyles.Float, Inv, out var limit) && limit > 0
+                ? Math.Min(settings.StartRate, 0.8 * limit)
+                : settings.StartRate;
             foreach (var n in settings.Counts)
             {
-                foreach (var chunk in Chunks(n - running, settings.PerProcess))
+                var chunks = Chunks(n - running, settings.PerProcess).ToArray();
+                foreach (var chunk in chunks)
                 {
                     agents.Add(ChildProcess.Start($"agents-{agents.Count}", [
                         "--role", "agents", "--url", $"http://127.0.0.1:{port}", "--tokens", tokenFile,
@@ -131,14 +144,14 @@ internal static class Coordinator
                         "--initial-delay", settings.InitialDelay.TotalSeconds.ToString(Inv),
                         "--max-delay", settings.MaxDelay.TotalSeconds.ToString(Inv),
                         "--stable", settings.Stable.TotalSeconds.ToString(Inv),
-                        "--start-rate", settings.StartRate.ToString(Inv),
+                        "--start-rate", (startRate / chunks.Length).ToString(Inv),
                         "--state", Path.Combine(work, "agents")],
                         ClientEnvironment));
                     running += chunk;
                 }
 
                 var connectClock = Stopwatch.StartNew();
-                var connected = await WaitUntilAsync(async () => (await HandshakesAsync(http)).Connected, n, settings.ConnectTimeout(n));
+                var connected = await WaitUntilAsync(async () => (await HandshakesAsync(http)).Connected, n, settings.ConnectTimeout(n, startRate));
                 report.AllConnected &= connected == n;
                 allConnectedAt.Restart();
                 Console.WriteLine($"control plane n={n}: {connected} connected after {connectClock.Elapsed.TotalSeconds:0.0} s");
@@ -157,12 +170,26 @@ internal static class Coordinator
             if (!settings.SkipLoad)
             {
                 var before = await StatsAsync(http, gc: false);
-                var load = await (await http.PostAsync(new Uri($"/scale/load?seconds={settings.LoadDuration.TotalSeconds.ToString(Inv)}&rate={max}", UriKind.Relative), null))
-                    .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<LoadResult>();
+                var agentsCpuBefore = agents.Sum(a => a.CpuTime().TotalMilliseconds);
+                var loadAverageBefore = LoadAverage();
+                LoadResult? load;
+                try
+                {
+                    load = await (await http.PostAsync(new Uri($"/scale/load?seconds={settings.LoadDuration.TotalSeconds.ToString(Inv)}&rate={max}", UriKind.Relative), null))
+                        .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<LoadResult>();
+                }
+                catch (HttpRequestException ex)
+                {
+                    // Report it and go on to the storms rather than losing the whole run.
+                    load = new LoadResult(max, 0, 0, 0, 0, 0, 0, 0, 0, $"the load request failed: {ex.Message}");
+                }
+
                 var after = await StatsAsync(http, gc: false);
                 report.Load = load;
                 report.LoadCpu = (after.CpuMilliseconds - before.CpuMilliseconds) / 1000 / Math.Max(load!.Seconds, 0.001);
-                Console.WriteLine($"load: {load}, control-plane CPU {report.LoadCpu:0.00} cores");
+                report.LoadAgentsCpu = (agents.Sum(a => a.CpuTime().TotalMilliseconds) - agentsCpuBefore) / 1000 / Math.Max(load.Seconds, 0.001);
+                report.LoadAverage = $"{loadAverageBefore} → {LoadAverage()}";
+                Console.WriteLine($"load: {load}, control-plane CPU {report.LoadCpu:0.00} cores, agent processes {report.LoadAgentsCpu:0.00} cores, load average {report.LoadAverage}");
             }
 
             if (settings.SkipStorm)
@@ -178,6 +205,11 @@ internal static class Coordinator
                 {
                     await Task.Delay(wait);
                 }
+
+                // Both storms must start from the same quiet state: after an overloaded command
+                // load the agent processes can still be working off their backlog, which would
+                // slow the first storm's agents (and only theirs).
+                await WaitUntilQuietAsync(agents, controlPlane, settings.Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(120));
 
                 foreach (var agent in agents)
                 {
@@ -208,9 +240,12 @@ internal static class Coordinator
                     elapsed.TotalSeconds,
                     agents.Sum(a => a.Status("attempts")),
                     agents.Sum(a => a.Status("refused")),
+                    agents.Sum(a => a.Status("throttled")),
                     agents.Sum(a => a.Status("timeouts")),
-                    agents.Sum(a => a.Status("throttled") + a.Status("handshake") + a.Status("other")),
-                    counts.PeakPerSecond);
+                    agents.Sum(a => a.Status("rejected") + a.Status("handshake") + a.Status("other")),
+                    counts.PeakPerSecond,
+                    counts.Shed,
+                    counts.PeakShedPerSecond);
                 report.AllConnected &= reconnected == max;
                 report.Storms.Add(storm);
                 Console.WriteLine($"storm: {storm}");
@@ -255,6 +290,42 @@ internal static class Coordinator
             (end.AllocatedBytes - start.AllocatedBytes) / settings.IdleWindow.TotalSeconds,
             end.Gen0Collections - start.Gen0Collections,
             memory.Threads);
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the control plane and the agent processes together use less than half
+    /// a core in two consecutive seconds (10,000 idle agents with 15 s keepalives use about 0.3).
+    /// </summary>
+    private static async Task WaitUntilQuietAsync(List<ChildProcess> agents, ChildProcess controlPlane, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        var quietSeconds = 0;
+        while (clock.Elapsed < limit)
+        {
+            var before = agents.Sum(a => a.CpuTime().TotalMilliseconds) + controlPlane.CpuTime().TotalMilliseconds;
+            await Task.Delay(1000);
+            var cores = (agents.Sum(a => a.CpuTime().TotalMilliseconds) + controlPlane.CpuTime().TotalMilliseconds - before) / 1000;
+            quietSeconds = cores < 0.5 ? quietSeconds + 1 : 0;
+            if (quietSeconds >= 2)
+            {
+                Console.WriteLine($"quiet after {clock.Elapsed.TotalSeconds:0} s ({cores:0.00} cores)");
+                return;
+            }
+        }
+
+        Console.WriteLine($"not quiet after {limit.TotalSeconds:0} s; starting the storm anyway");
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
     }
 
     private static async Task<ProcessSnapshot> StatsAsync(HttpClient http, bool gc) =>
@@ -333,13 +404,16 @@ internal static class Coordinator
         TimeSpan MaxDelay,
         TimeSpan Stable,
         TimeSpan StormTimeout,
+        double? HandshakeRate,
         bool SkipReference,
         bool SkipLoad,
         bool SkipStorm,
         string Store,
         TimeSpan Hold)
     {
-        public TimeSpan ConnectTimeout(int n) => TimeSpan.FromSeconds(30 + (n / StartRate * 3));
+        public TimeSpan ConnectTimeout(int n) => ConnectTimeout(n, StartRate);
+
+        public TimeSpan ConnectTimeout(int n, double rate) => TimeSpan.FromSeconds(30 + (n / rate * 3)) + MaxDelay;
 
         public static Settings From(Args args)
         {
@@ -356,7 +430,8 @@ internal static class Coordinator
                 args.Seconds("initial-delay", quick ? 0.2 : 1),
                 args.Seconds("max-delay", quick ? 2 : 60),
                 args.Seconds("stable", quick ? 1 : 30),
-                args.Seconds("storm-timeout", quick ? 20 : 300),
+                args.Seconds("storm-timeout", quick ? 20 : 900),
+                args["handshake-rate"] is { } rate ? double.Parse(rate, Inv) : quick ? 100 : null,
                 args.Flag("skip-reference"),
                 args.Flag("skip-load"),
                 args.Flag("skip-storm"),
@@ -371,7 +446,7 @@ internal static class Coordinator
             $"heap {HeapPerAgent / 1024:0.0} KiB/conn, working set {WorkingSetPerAgent / 1024:0.0} KiB/conn, private {PrivatePerAgent / 1024:0.0} KiB/conn, CPU {CpuCores * 100:0.00}% of a core, alloc {AllocatedPerSecond / 1024:0} KiB/s, gen0 {Gen0}, threads {Threads}";
     }
 
-    internal sealed record StormResult(string Policy, int Agents, int Reconnected, double RestartSeconds, double Seconds, long Attempts, long Refused, long Timeouts, long OtherFailures, int PeakHandshakesPerSecond);
+    internal sealed record StormResult(string Policy, int Agents, int Reconnected, double RestartSeconds, double Seconds, long Attempts, long Refused, long Shed, long Timeouts, long OtherFailures, int PeakHandshakesPerSecond, long ServerShed, int PeakShedPerSecond);
 
     private sealed class Report(Settings settings)
     {
@@ -384,6 +459,12 @@ internal static class Coordinator
         public LoadResult? Load { get; set; }
 
         public double LoadCpu { get; set; }
+
+        public double LoadAgentsCpu { get; set; }
+
+        public string? LoadAverage { get; set; }
+
+        public string? AdmissionLimit { get; set; }
 
         public List<StormResult> Storms { get; } = [];
 
@@ -422,9 +503,13 @@ internal static class Coordinator
                 s.AppendLine();
                 s.AppendLine(Inv, $"Commands at load ({load.Agents} agents, one `{ScaleEchoHandler.CommandName}` per agent per second for {load.Seconds:0.0} s, latency from the scheduled send time):");
                 s.AppendLine();
-                s.AppendLine("| sent | ok | failed | p50 | p90 | p99 | max | control-plane CPU |");
-                s.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
-                s.AppendLine(Inv, $"| {load.Sent} | {load.Succeeded} | {load.Failed} | {load.P50Ms:0.0} ms | {load.P90Ms:0.0} ms | {load.P99Ms:0.0} ms | {load.MaxMs:0.0} ms | {LoadCpu:0.00} cores |");
+                s.AppendLine("| sent | ok | failed | p50 | p90 | p99 | max | sender lag p99 / max | control-plane CPU | agent processes CPU | load average before → after |");
+                s.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+                s.AppendLine(Inv, $"| {load.Sent} | {load.Succeeded} | {load.Failed} | {load.P50Ms:0.0} ms | {load.P90Ms:0.0} ms | {load.P99Ms:0.0} ms | {load.MaxMs:0.0} ms | {load.SenderLagP99Ms:0.0} / {load.SenderLagMaxMs:0.0} ms | {LoadCpu:0.00} cores | {LoadAgentsCpu:0.00} cores | {LoadAverage} |");
+                s.AppendLine();
+                s.AppendLine(load.SenderLagP99Ms <= 10
+                    ? string.Create(Inv, $"Valid: the load generator kept its schedule (sender lag p99 {load.SenderLagP99Ms:0.0} ms ≤ 10 ms).")
+                    : string.Create(Inv, $"NOT VALID as a latency measurement: the load generator's process fell behind its own schedule (sender lag p99 {load.SenderLagP99Ms:0.0} ms > 10 ms), so the latencies above measure an overloaded machine, not the product."));
                 if (load.FirstError is not null)
                 {
                     s.AppendLine();
@@ -435,13 +520,13 @@ internal static class Coordinator
             if (Storms.Count > 0)
             {
                 s.AppendLine();
-                s.AppendLine(Inv, $"Reconnect storm (control plane killed and restarted under all agents; backoff base {settings.InitialDelay.TotalSeconds} s, cap {settings.MaxDelay.TotalSeconds} s):");
+                s.AppendLine(Inv, $"Reconnect storm (control plane killed and restarted under all agents; backoff base {settings.InitialDelay.TotalSeconds} s, cap {settings.MaxDelay.TotalSeconds} s; admission control EdgeControlPlane:MaxHandshakesPerSecond = {AdmissionLimit ?? "?"}):");
                 s.AppendLine();
-                s.AppendLine("| policy | agents | reconnected | control plane up after | all reconnected after | connection attempts | refused | timed out | other failures | peak handshakes/s |");
-                s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+                s.AppendLine("| policy | agents | reconnected | control plane up after | all reconnected after | connection attempts | refused while down | shed (503 + Retry-After) | timed out | other failures | peak handshakes/s | peak shed/s |");
+                s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
                 foreach (var storm in Storms)
                 {
-                    s.AppendLine(Inv, $"| {storm.Policy} | {storm.Agents} | {storm.Reconnected} | {storm.RestartSeconds:0.0} s | {storm.Seconds:0.0} s | {storm.Attempts} | {storm.Refused} | {storm.Timeouts} | {storm.OtherFailures} | {storm.PeakHandshakesPerSecond} |");
+                    s.AppendLine(Inv, $"| {storm.Policy} | {storm.Agents} | {storm.Reconnected} | {storm.RestartSeconds:0.0} s | {storm.Seconds:0.0} s | {storm.Attempts} | {storm.Refused} | {storm.Shed} | {storm.Timeouts} | {storm.OtherFailures} | {storm.PeakHandshakesPerSecond} | {storm.PeakShedPerSecond} |");
                 }
 
                 if (Storms.Count == 2)

@@ -5,14 +5,22 @@ using EdgeAgent.Agent;
 namespace EdgeAgent.Scale;
 
 /// <summary>
-/// Plain exponential backoff with the same base and cap as the default policy but no jitter:
-/// <c>min(max, initial × 2^attempt)</c>. Only here to show what full jitter buys.
+/// Plain exponential backoff: the SDK's <see cref="ExponentialBackoffRetryPolicy"/> with the
+/// jitter taken out and nothing else changed — same base and cap, <c>min(max, initial × 2^attempt)</c>
+/// where the SDK draws uniformly from <c>[0, that]</c>; a server-requested delay is the same floor
+/// (where the SDK adds a random share of a window above it, this waits exactly that); a refused
+/// credential waits the cap in both. Only here to show what the jitter buys.
 /// </summary>
 public sealed class PlainExponentialRetryPolicy(TimeSpan initial, TimeSpan max) : IEdgeRetryPolicy
 {
     public TimeSpan? NextRetryDelay(EdgeRetryContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (context.CredentialRejected)
+        {
+            return max;
+        }
+
         var ticks = Math.Min((double)max.Ticks, initial.Ticks * Math.Pow(2, Math.Clamp(context.PreviousRetryCount, 0, 30)));
         var delay = TimeSpan.FromTicks((long)ticks);
         return context.ServerRequestedDelay is { } requested && requested > delay ? requested : delay;
@@ -26,6 +34,7 @@ internal static class AgentCounters
     public static long Refused;
     public static long Timeouts;
     public static long Throttled;
+    public static long Rejected;
     public static long Handshake;
     public static long Other;
 
@@ -35,12 +44,13 @@ internal static class AgentCounters
         Interlocked.Exchange(ref Refused, 0);
         Interlocked.Exchange(ref Timeouts, 0);
         Interlocked.Exchange(ref Throttled, 0);
+        Interlocked.Exchange(ref Rejected, 0);
         Interlocked.Exchange(ref Handshake, 0);
         Interlocked.Exchange(ref Other, 0);
     }
 
     public static string Format() =>
-        $"attempts={Interlocked.Read(ref Attempts)} refused={Interlocked.Read(ref Refused)} timeouts={Interlocked.Read(ref Timeouts)} throttled={Interlocked.Read(ref Throttled)} handshake={Interlocked.Read(ref Handshake)} other={Interlocked.Read(ref Other)}";
+        $"attempts={Interlocked.Read(ref Attempts)} refused={Interlocked.Read(ref Refused)} timeouts={Interlocked.Read(ref Timeouts)} throttled={Interlocked.Read(ref Throttled)} rejected={Interlocked.Read(ref Rejected)} handshake={Interlocked.Read(ref Handshake)} other={Interlocked.Read(ref Other)}";
 }
 
 /// <summary>
@@ -66,8 +76,11 @@ internal sealed class SwitchableRetryPolicy(TimeSpan initial, TimeSpan max) : IE
             case TimeoutException:
                 Interlocked.Increment(ref AgentCounters.Timeouts);
                 break;
-            case { } when context.ServerRequestedDelay is not null || context.CredentialRejected:
-                Interlocked.Increment(ref AgentCounters.Throttled);
+            case { } when context.CredentialRejected:
+                Interlocked.Increment(ref AgentCounters.Rejected);
+                break;
+            case { } when context.ServerRequestedDelay is not null:
+                Interlocked.Increment(ref AgentCounters.Throttled); // shed by admission control: 503/429 + Retry-After
                 break;
             case WebSocketException { InnerException: HttpRequestException { InnerException: SocketException } }:
             case WebSocketException { InnerException: SocketException }:

@@ -31,7 +31,11 @@ public sealed class EdgeRetryContext
 /// <summary>
 /// The default policy: retry forever with exponential backoff and full jitter — each delay is
 /// uniformly random between zero and <c>min(max, initial × 2^attempt)</c> — so a control-plane
-/// restart does not become a thundering herd. A refused credential waits the full maximum.
+/// restart does not become a thundering herd. A refused credential waits the full maximum. A
+/// server-requested delay (<c>Retry-After</c>) is a floor: when the jittered delay is shorter,
+/// the agent waits the requested delay plus a random share of a window as wide as the larger of
+/// the requested delay and the current ceiling (capped at the maximum), so agents refused together
+/// do not return together.
 /// </summary>
 public sealed class ExponentialBackoffRetryPolicy : IEdgeRetryPolicy
 {
@@ -65,8 +69,12 @@ public sealed class ExponentialBackoffRetryPolicy : IEdgeRetryPolicy
         var delay = TimeSpan.FromTicks((long)(_random.NextDouble() * ceiling.Ticks));
         if (context.ServerRequestedDelay is { } requested && requested > delay)
         {
-            // Honour the server's Retry-After, jittered upwards so the herd stays spread.
-            delay = requested + TimeSpan.FromTicks((long)(_random.NextDouble() * _initial.Ticks));
+            // Never earlier than the server asked. A control plane gives every agent it sheds the
+            // same Retry-After, so honouring it exactly would bring the herd back in the same
+            // second: spread it over a window as wide as the requested delay itself (at least the
+            // current backoff window, at most the cap).
+            var window = Math.Min(_max.Ticks, Math.Max(ceiling.Ticks, requested.Ticks));
+            delay = requested + TimeSpan.FromTicks((long)(_random.NextDouble() * window));
         }
 
         return delay;

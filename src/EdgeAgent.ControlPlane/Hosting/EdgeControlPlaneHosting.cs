@@ -35,6 +35,11 @@ internal sealed class EdgeControlPlaneOptionsValidator : IValidateOptions<EdgeCo
             failures.Add("EdgeControlPlane limits must be positive (MaxFrameSize and ChannelWindow at least 1024).");
         }
 
+        if (!(options.MaxHandshakesPerSecond >= 0))
+        {
+            failures.Add("EdgeControlPlane:MaxHandshakesPerSecond must not be negative (0 disables the limit).");
+        }
+
         if (!string.IsNullOrEmpty(options.PublicUrl) && !Uri.TryCreate(options.PublicUrl, UriKind.Absolute, out _))
         {
             failures.Add("EdgeControlPlane:PublicUrl must be an absolute URL.");

@@ -48,6 +48,7 @@ public static class EdgeControlPlaneServiceCollectionExtensions
             services.AddAuthorization();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<ICommandAuthorizer, AuthorizationCommandAuthorizer>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHandshakeGate, HandshakeRateLimiter>());
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHandshakeGate, HandshakeAdmissionLimiter>());
             services.TryAddSingleton<AgentEndpoint>();
             services.TryAddSingleton<IEdgeStackStore, InMemoryStackStore>();
             services.TryAddSingleton<StackDesiredStateService>();

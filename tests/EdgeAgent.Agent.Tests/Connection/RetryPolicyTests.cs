@@ -33,7 +33,40 @@ public sealed class RetryPolicyTests
         var policy = new ExponentialBackoffRetryPolicy(Initial, Max, new Random(1));
         policy.NextRetryDelay(new EdgeRetryContext { CredentialRejected = true }).Should().Be(Max);
         var delay = policy.NextRetryDelay(new EdgeRetryContext { ServerRequestedDelay = TimeSpan.FromSeconds(30) })!.Value;
-        delay.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(30)).And.BeLessThanOrEqualTo(TimeSpan.FromSeconds(31));
+        delay.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(30)).And.BeLessThanOrEqualTo(TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
+    public void A_herd_refused_with_the_same_retry_after_is_spread_over_a_window_as_wide_as_the_requested_delay()
+    {
+        // 2,000 agents shed together with Retry-After: 30 right after they lost their connection
+        // (retry 0, ceiling 1 s). Honoured exactly, they would all return in the same second.
+        var policy = new ExponentialBackoffRetryPolicy(Initial, Max, new Random(7));
+        var requested = TimeSpan.FromSeconds(30);
+        var delays = Enumerable.Range(0, 2000)
+            .Select(_ => policy.NextRetryDelay(new EdgeRetryContext { ServerRequestedDelay = requested })!.Value)
+            .ToArray();
+
+        delays.Should().OnlyContain(d => d >= requested && d <= requested * 2, "never earlier than asked, never more than a window beyond it");
+        var busiestSecond = delays.GroupBy(d => (int)d.TotalSeconds).Max(g => g.Count());
+        busiestSecond.Should().BeLessThan(150, "about 1/30 of the herd returns in each second of the window");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4)]
+    [InlineData(10)]
+    public void A_short_retry_after_is_a_floor_under_the_jittered_delay_and_the_window_stays_capped(int retries)
+    {
+        var policy = new ExponentialBackoffRetryPolicy(Initial, Max, new Random(3));
+        var requested = TimeSpan.FromSeconds(1);
+        var ceiling = policy.Ceiling(retries);
+        var delays = Enumerable.Range(0, 2000)
+            .Select(_ => policy.NextRetryDelay(new EdgeRetryContext { PreviousRetryCount = retries, ServerRequestedDelay = requested })!.Value)
+            .ToArray();
+
+        delays.Should().OnlyContain(d => d >= requested && d <= requested + ceiling && d <= requested + Max);
+        delays.Max().Should().BeGreaterThan(ceiling * 0.9, "the spread follows the backoff window, not just the base delay");
     }
 
     [Fact]

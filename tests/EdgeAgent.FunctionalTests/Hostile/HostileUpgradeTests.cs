@@ -104,7 +104,8 @@ public sealed class HostileUpgradeTests
     [Fact]
     public async Task Thousands_of_failed_handshakes_are_refused_with_401_and_leave_memory_and_service_intact()
     {
-        await using var controlPlane = await HostileAgentInputTests.StartControlPlaneAsync();
+        // Every attempt must reach the credential check: no per-address limit, no admission limit.
+        await using var controlPlane = await HostileAgentInputTests.StartControlPlaneAsync(o => o.MaxHandshakesPerSecond = 0);
         await using var good = await WellBehavedAgent.StartAsync(controlPlane);
         var token = await controlPlane.EnrollAsync("victim-1");
         var secret = token[(token.IndexOf('.') + 1)..];

@@ -16,7 +16,7 @@ internal sealed record SessionOptions
     /// the transports and socket buffers ahead of a command or a heartbeat; channel windows still
     /// bound memory. Zero turns connection-level flow control off.
     /// </summary>
-    public int ConnectionWindow { get; init; } = 512 * 1024;
+    public int ConnectionWindow { get; init; } = 256 * 1024;
 
     /// <summary>The most channels the peer may open towards this side at once.</summary>
     public int MaxChannels { get; init; } = 1024;

@@ -144,21 +144,26 @@ internal sealed class AgentEndpoint(
                 metrics.Reconnect();
             }
 
-            registry.Attach(agentId, session, request.Info, remote);
-            ControlPlaneLog.AgentConnected(_logger, agentId, remote, request.Info.AgentVersion, request.Info.EngineVersion);
-            try
-            {
-                var latest = await store.GetAsync(agentId, CancellationToken.None) ?? record;
-                await store.UpdateAsync(latest with { LastConnectedAt = time.GetUtcNow() }, CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The session works without it; the durable last-connected time is best effort.
-            }
-
+            var info = FleetStrings.Shared.Share(request.Info);
+            registry.Attach(agentId, session, info, FleetStrings.Shared.Share(remote));
+            ControlPlaneLog.AgentConnected(_logger, agentId, remote, info.AgentVersion, info.EngineVersion);
+            await RecordConnectedAsync(agentId, record);
             var close = await session.Completion;
             registry.Detach(agentId, session, $"{close.Code}: {close.Reason}");
             ControlPlaneLog.AgentDisconnected(_logger, agentId, close.Code, close.Reason);
+        }
+    }
+
+    private async Task RecordConnectedAsync(string agentId, EdgeAgentRecord record)
+    {
+        try
+        {
+            var latest = await store.GetAsync(agentId, CancellationToken.None) ?? record;
+            await store.UpdateAsync(latest with { LastConnectedAt = time.GetUtcNow() }, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The session works without it; the durable last-connected time is best effort.
         }
     }
 

@@ -47,7 +47,7 @@ internal sealed class TunnelSession : IAsyncDisposable
     private int _pongPending;
     private ulong _pongValue;
     private Task _readLoop = Task.CompletedTask;
-    private Task _keepaliveLoop = Task.CompletedTask;
+    private ITimer? _keepaliveTimer;
     private long _bytesReceived;
     private long _bytesSent;
 
@@ -301,8 +301,11 @@ internal sealed class TunnelSession : IAsyncDisposable
 
     private void Start()
     {
+        // One timer callback per interval instead of a loop awaiting Task.Delay: an idle session
+        // keeps no delay promise, cancellation registration or async state machine alive. Created
+        // before the read loop starts, so a session that ends at once still disposes it.
+        _keepaliveTimer = _time.CreateTimer(static state => ((TunnelSession)state!).OnKeepaliveTick(), this, _options.KeepaliveInterval, _options.KeepaliveInterval);
         _readLoop = Task.Run(ReadLoopAsync);
-        _keepaliveLoop = Task.Run(KeepaliveLoopAsync);
     }
 
     // ------------------------------------------------------------------ channels
@@ -905,45 +908,38 @@ internal sealed class TunnelSession : IAsyncDisposable
 
     // ------------------------------------------------------------------ keepalive
 
-    private async Task KeepaliveLoopAsync()
+    private void OnKeepaliveTick()
     {
-        try
+        if (_closing.IsCancellationRequested)
         {
-            while (!_closing.IsCancellationRequested)
+            _keepaliveTimer?.Dispose();
+            return;
+        }
+
+        ulong value;
+        lock (_channels)
+        {
+            if (_pingOutstanding)
             {
-                await Task.Delay(_options.KeepaliveInterval, _time, _closing.Token);
-                ulong value;
-                lock (_channels)
-                {
-                    if (_pingOutstanding)
-                    {
-                        value = 0;
-                    }
-                    else
-                    {
-                        _pingOutstanding = true;
-                        value = ++_pingValue;
-                    }
-                }
-
-                if (value == 0)
-                {
-                    var message = $"No pong within {_options.KeepaliveInterval.TotalSeconds:0.#} s.";
-                    ProtocolLog.KeepaliveTimedOut(_logger, _options.KeepaliveInterval.TotalSeconds);
-                    await AbortAsync(ProtocolErrorCode.KeepaliveTimeout, message);
-                    return;
-                }
-
-                await WriteAsync(static (output, v) => FrameWriter.WritePing(output, v), value, _closing.Token);
+                value = 0;
+            }
+            else
+            {
+                _pingOutstanding = true;
+                value = ++_pingValue;
             }
         }
-        catch (OperationCanceledException)
+
+        if (value == 0)
         {
+            // No pong since the previous tick: the peer (or the path to it) is dead.
+            var message = $"No pong within {_options.KeepaliveInterval.TotalSeconds:0.#} s.";
+            ProtocolLog.KeepaliveTimedOut(_logger, _options.KeepaliveInterval.TotalSeconds);
+            _ = AbortAsync(ProtocolErrorCode.KeepaliveTimeout, message);
+            return;
         }
-        catch (ProtocolException)
-        {
-            // The session ended while pinging.
-        }
+
+        Background(WriteAsync(static (output, v) => FrameWriter.WritePing(output, v), value, _closing.Token));
     }
 
     // ------------------------------------------------------------------ closing
@@ -1049,6 +1045,7 @@ internal sealed class TunnelSession : IAsyncDisposable
             channel.Abort(abort);
         }
 
+        _keepaliveTimer?.Dispose();
         WakeConnectionWaiters();
         _drained.TrySetResult();
         _ = CompleteTransportAsync();
@@ -1084,7 +1081,7 @@ internal sealed class TunnelSession : IAsyncDisposable
 
         try
         {
-            await Task.WhenAll(_readLoop, _keepaliveLoop).WaitAsync(TimeSpan.FromSeconds(5));
+            await _readLoop.WaitAsync(TimeSpan.FromSeconds(5));
         }
         catch (TimeoutException)
         {

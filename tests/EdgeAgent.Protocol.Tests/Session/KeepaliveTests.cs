@@ -4,16 +4,21 @@ using EdgeAgent.Testing.ProtocolTestHelpers;
 
 namespace EdgeAgent.Protocol.Tests.Session;
 
-/// <summary>Keepalive on fake clocks: each session has its own, so the test knows when each loop has armed its next delay.</summary>
+/// <summary>Keepalive on fake clocks: each session has its own, so the test knows when its keepalive timer is armed.</summary>
 public sealed class KeepaliveTests
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
 
-    // The handshake timeout is the one timer each clock has before the keepalive loop starts.
+    // The handshake timeout is the one timer each clock has before the keepalive timer starts.
     private const int HandshakeTimers = 1;
 
+    /// <summary>
+    /// The keepalive is one periodic timer: armed once when the session starts, it then fires on
+    /// every interval the clock advances (synchronously, inside <c>Advance</c>), so every round
+    /// only needs that first timer.
+    /// </summary>
     private static Task ArmedAsync(ObservableTimeProvider time, int round) =>
-        Poll.UntilAsync(() => time.TimersCreated >= HandshakeTimers + round, $"keepalive delay #{round} is armed");
+        Poll.UntilAsync(() => time.TimersCreated >= HandshakeTimers + 1, $"the keepalive timer is armed (round {round})");
 
     [Fact]
     public async Task A_silent_peer_is_detected_within_two_intervals_on_both_sides()

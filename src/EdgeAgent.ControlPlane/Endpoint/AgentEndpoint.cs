@@ -56,8 +56,8 @@ internal sealed class AgentEndpoint(
             return;
         }
 
-        var (check, record) = await credentials.VerifyAsync(agentId, secret, context.RequestAborted);
-        if (check != CredentialCheck.Valid)
+        var (check, verified) = await credentials.VerifyAsync(agentId, secret, context.RequestAborted);
+        if (check != CredentialCheck.Valid || verified is null)
         {
             var reason = check switch
             {
@@ -82,9 +82,11 @@ internal sealed class AgentEndpoint(
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero });
         var transport = new WebSocketTransport(socket, TimeSpan.FromSeconds(5), loggers.CreateLogger("EdgeAgent.Transport"));
         var pumping = transport.RunAsync(CancellationToken.None);
+        var record = verified;
+        verified = null; // not kept alive by this method for the session's lifetime
         try
         {
-            await RunSessionAsync(transport, agentId, record!, remote, context.RequestAborted);
+            await RunSessionAsync(transport, agentId, record, remote, context.RequestAborted);
         }
         finally
         {
@@ -148,6 +150,12 @@ internal sealed class AgentEndpoint(
             registry.Attach(agentId, session, info, FleetStrings.Shared.Share(remote));
             ControlPlaneLog.AgentConnected(_logger, agentId, remote, info.AgentVersion, info.EngineVersion);
             await RecordConnectedAsync(agentId, record);
+
+            // This method waits for the whole session: drop what it no longer needs, or its state
+            // machine keeps the credential record and the handshake (with the unshared strings)
+            // alive per connected agent.
+            record = null!;
+            request = null!;
             var close = await session.Completion;
             registry.Detach(agentId, session, $"{close.Code}: {close.Reason}");
             ControlPlaneLog.AgentDisconnected(_logger, agentId, close.Code, close.Reason);

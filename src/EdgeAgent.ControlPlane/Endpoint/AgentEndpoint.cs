@@ -3,6 +3,7 @@ using EdgeAgent.ControlPlane.Agents;
 using EdgeAgent.ControlPlane.Internal;
 using EdgeAgent.ControlPlane.Registry;
 using EdgeAgent.Protocol;
+using EdgeAgent.Protocol.Contracts;
 using EdgeAgent.Protocol.Frames;
 using EdgeAgent.Protocol.Rpc;
 using EdgeAgent.Protocol.Session;
@@ -110,6 +111,8 @@ internal sealed class AgentEndpoint(
 
         TunnelSession session;
         HandshakeRequest request;
+        AgentInfo? info = null;
+        TunnelSession? attached = null;
         try
         {
             (session, request) = await TunnelSession.AcceptAsync(
@@ -122,10 +125,23 @@ internal sealed class AgentEndpoint(
                 channel => dispatcher.HandleChannelAsync(agentId, channel),
                 time,
                 loggers.CreateLogger("EdgeAgent.Session"),
-                cancellationToken);
+                cancellationToken,
+                accepted: (s, r) =>
+                {
+                    // In the registry before the agent reads the answer: an agent that sees itself
+                    // connected can be commanded at once.
+                    info = FleetStrings.Shared.Share(r.Info);
+                    registry.Attach(agentId, s, info, FleetStrings.Shared.Share(remote));
+                    attached = s;
+                });
         }
         catch (ProtocolException ex)
         {
+            if (attached is not null)
+            {
+                registry.Detach(agentId, attached, $"{ex.Code}: {ex.Message}");
+            }
+
             metrics.Handshake("failed");
             ControlPlaneLog.HandshakeFailed(_logger, agentId, remote, ex.Code, ex.Message);
             await audit.RecordAsync(AuditEvents.HandshakeRefused, agentId, $"{ex.Code} from {remote}", CancellationToken.None);
@@ -134,6 +150,11 @@ internal sealed class AgentEndpoint(
         }
         catch (OperationCanceledException)
         {
+            if (attached is not null)
+            {
+                registry.Detach(agentId, attached, "the connection was cancelled during the handshake");
+            }
+
             await transport.Output.CompleteAsync();
             return;
         }
@@ -146,9 +167,7 @@ internal sealed class AgentEndpoint(
                 metrics.Reconnect();
             }
 
-            var info = FleetStrings.Shared.Share(request.Info);
-            registry.Attach(agentId, session, info, FleetStrings.Shared.Share(remote));
-            ControlPlaneLog.AgentConnected(_logger, agentId, remote, info.AgentVersion, info.EngineVersion);
+            ControlPlaneLog.AgentConnected(_logger, agentId, remote, info!.AgentVersion, info.EngineVersion);
             await RecordConnectedAsync(agentId, record);
 
             // This method waits for the whole session: drop what it no longer needs, or its state

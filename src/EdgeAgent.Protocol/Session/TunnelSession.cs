@@ -168,6 +168,10 @@ internal sealed class TunnelSession : IAsyncDisposable
     /// <summary>
     /// Accepting side: reads the handshake, lets <paramref name="validate"/> accept or refuse it
     /// (returning null to accept, or a code and message), answers, and returns a started session.
+    /// <paramref name="accepted"/> runs after the handshake is accepted and before the answer is
+    /// sent, holding the session's write lock: whatever it registers is in place before the peer
+    /// can see the session as established, and frames written through the session from then on
+    /// follow the answer on the wire.
     /// </summary>
     /// <exception cref="ProtocolException">The handshake failed, timed out, or was refused.</exception>
     public static async Task<(TunnelSession Session, HandshakeRequest Request)> AcceptAsync(
@@ -178,7 +182,8 @@ internal sealed class TunnelSession : IAsyncDisposable
         Func<TunnelChannel, Task>? channelHandler,
         TimeProvider? time = null,
         ILogger? logger = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Action<TunnelSession, HandshakeRequest>? accepted = null)
     {
         options.Validate();
         time ??= TimeProvider.System;
@@ -214,8 +219,25 @@ internal sealed class TunnelSession : IAsyncDisposable
 
         var session = new TunnelSession(transport, options, limits, isConnector: false, time, logger);
         session._channelHandler = channelHandler;
-        FrameWriter.WriteHandshakeResponse(transport.Output, new HandshakeResponse(ProtocolMajor, ProtocolMinor, ProtocolErrorCode.None, "", serverName, options.ToLimits(), options.KeepaliveInterval));
-        await transport.Output.FlushAsync(cancellationToken);
+        await session._writeLock.EnterAsync(bulk: false, CancellationToken.None); // uncontended: nobody has the session yet
+        try
+        {
+            accepted?.Invoke(session, request);
+            FrameWriter.WriteHandshakeResponse(transport.Output, new HandshakeResponse(ProtocolMajor, ProtocolMinor, ProtocolErrorCode.None, "", serverName, options.ToLimits(), options.KeepaliveInterval));
+            await transport.Output.FlushAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            // Whatever `accepted` registered sees the session end.
+            session._completion.TrySetResult(new SessionCloseInfo(ProtocolErrorCode.ConnectionLost, "The handshake answer could not be sent.", ClosedLocally: true));
+            session._closing.Cancel();
+            throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The handshake answer could not be sent.", ex);
+        }
+        finally
+        {
+            session._writeLock.Release();
+        }
+
         session.Start();
         return (session, request);
     }

@@ -19,6 +19,33 @@ public sealed class FrameReaderHostileTests
 
     private static Frame Parses(byte[] bytes) => SampleFrames.ParseOne(bytes, Limit);
 
+    /// <summary>
+    /// A handshake request with the fields of protocol 1.0 only (limits 2048/4096/8, no labels or
+    /// capabilities), then one trailing field written by <paramref name="trailing"/>, if any.
+    /// </summary>
+    private static byte[] MinimalHandshakeRequest(int minor, EnvelopeBody? trailing = null) =>
+        Envelope.Frame((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(trailing is null ? 10 : 11);
+            w.Write(1);
+            w.Write(0);
+            w.Write(1);
+            w.Write(minor);
+            w.Write("agent");
+            w.WriteArrayHeader(6);
+            for (var i = 0; i < 5; i++)
+            {
+                w.Write("x");
+            }
+
+            w.WriteNil();
+            w.WriteArrayHeader(0);
+            w.Write(2048);
+            w.Write(4096);
+            w.Write(8);
+            trailing?.Invoke(ref w);
+        });
+
     [Theory]
     [InlineData(Limit + 1u)]
     [InlineData(0x7fff_ffffu)]
@@ -281,26 +308,7 @@ public sealed class FrameReaderHostileTests
     [Fact]
     public void A_handshake_from_a_1_0_peer_without_the_connection_window_reads_as_zero()
     {
-        var request = Envelope.Frame((ref MessagePackWriter w) =>
-        {
-            w.WriteArrayHeader(10);
-            w.Write(1);
-            w.Write(0);
-            w.Write(1);
-            w.Write(0);
-            w.Write("agent");
-            w.WriteArrayHeader(6);
-            for (var i = 0; i < 5; i++)
-            {
-                w.Write("x");
-            }
-
-            w.WriteNil();
-            w.WriteArrayHeader(0);
-            w.Write(2048);
-            w.Write(4096);
-            w.Write(8);
-        });
+        var request = MinimalHandshakeRequest(minor: 0);
 
         Parses(request).HandshakeRequest!.Limits.Should().Be(new SessionLimits(2048, 4096, 8, ConnectionWindow: 0));
     }
@@ -308,25 +316,8 @@ public sealed class FrameReaderHostileTests
     [Fact]
     public void A_trailing_field_of_another_type_where_the_connection_window_goes_is_skipped_as_unknown()
     {
-        var request = Envelope.Frame((ref MessagePackWriter w) =>
+        var request = MinimalHandshakeRequest(minor: 0, (ref MessagePackWriter w) =>
         {
-            w.WriteArrayHeader(11);
-            w.Write(1);
-            w.Write(0);
-            w.Write(1);
-            w.Write(0);
-            w.Write("agent");
-            w.WriteArrayHeader(6);
-            for (var i = 0; i < 5; i++)
-            {
-                w.Write("x");
-            }
-
-            w.WriteNil();
-            w.WriteArrayHeader(0);
-            w.Write(2048);
-            w.Write(4096);
-            w.Write(8);
             w.WriteArrayHeader(1);
             w.Write("a newer field");
         });
@@ -337,27 +328,7 @@ public sealed class FrameReaderHostileTests
     [Fact]
     public void A_connection_window_that_is_a_negative_integer_is_an_invalid_frame()
     {
-        var request = Envelope.Frame((ref MessagePackWriter w) =>
-        {
-            w.WriteArrayHeader(11);
-            w.Write(1);
-            w.Write(0);
-            w.Write(1);
-            w.Write(1);
-            w.Write("agent");
-            w.WriteArrayHeader(6);
-            for (var i = 0; i < 5; i++)
-            {
-                w.Write("x");
-            }
-
-            w.WriteNil();
-            w.WriteArrayHeader(0);
-            w.Write(2048);
-            w.Write(4096);
-            w.Write(8);
-            w.Write(-1);
-        });
+        var request = MinimalHandshakeRequest(minor: 1, (ref MessagePackWriter w) => w.Write(-1));
 
         Fails(request).Should().Be(ProtocolErrorCode.InvalidFrame);
     }

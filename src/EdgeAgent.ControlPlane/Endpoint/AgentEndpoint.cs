@@ -110,12 +110,11 @@ internal sealed class AgentEndpoint(
         };
 
         TunnelSession session;
-        HandshakeRequest request;
         AgentInfo? info = null;
         TunnelSession? attached = null;
         try
         {
-            (session, request) = await TunnelSession.AcceptAsync(
+            (session, _) = await TunnelSession.AcceptAsync(
                 transport,
                 sessionOptions,
                 value.ServerName,
@@ -135,24 +134,19 @@ internal sealed class AgentEndpoint(
                     attached = s;
                 });
         }
-        catch (ProtocolException ex)
+        catch (Exception ex) when (ex is ProtocolException or OperationCanceledException)
         {
+            // The answer could not be sent after the session was registered: take it out again.
             if (attached is not null)
             {
-                registry.Detach(agentId, attached, $"{ex.Code}: {ex.Message}");
+                registry.Detach(agentId, attached, ex is ProtocolException p ? $"{p.Code}: {p.Message}" : "the handshake was cancelled");
             }
 
-            metrics.Handshake("failed");
-            ControlPlaneLog.HandshakeFailed(_logger, agentId, remote, ex.Code, ex.Message);
-            await audit.RecordAsync(AuditEvents.HandshakeRefused, agentId, $"{ex.Code} from {remote}", CancellationToken.None);
-            await transport.Output.CompleteAsync();
-            return;
-        }
-        catch (OperationCanceledException)
-        {
-            if (attached is not null)
+            if (ex is ProtocolException protocol)
             {
-                registry.Detach(agentId, attached, "the connection was cancelled during the handshake");
+                metrics.Handshake("failed");
+                ControlPlaneLog.HandshakeFailed(_logger, agentId, remote, protocol.Code, protocol.Message);
+                await audit.RecordAsync(AuditEvents.HandshakeRefused, agentId, $"{protocol.Code} from {remote}", CancellationToken.None);
             }
 
             await transport.Output.CompleteAsync();
@@ -170,11 +164,9 @@ internal sealed class AgentEndpoint(
             ControlPlaneLog.AgentConnected(_logger, agentId, remote, info!.AgentVersion, info.EngineVersion);
             await RecordConnectedAsync(agentId, record);
 
-            // This method waits for the whole session: drop what it no longer needs, or its state
-            // machine keeps the credential record and the handshake (with the unshared strings)
-            // alive per connected agent.
+            // This method waits for the whole session: drop the record, or its state machine keeps
+            // the credential record alive per connected agent.
             record = null!;
-            request = null!;
             var close = await session.Completion;
             registry.Detach(agentId, session, $"{close.Code}: {close.Reason}");
             ControlPlaneLog.AgentDisconnected(_logger, agentId, close.Code, close.Reason);

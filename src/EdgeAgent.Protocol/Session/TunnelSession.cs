@@ -219,6 +219,7 @@ internal sealed class TunnelSession : IAsyncDisposable
 
         var session = new TunnelSession(transport, options, limits, isConnector: false, time, logger);
         session._channelHandler = channelHandler;
+        Exception? failure = null;
         await session._writeLock.EnterAsync(bulk: false, CancellationToken.None); // uncontended: nobody has the session yet
         try
         {
@@ -228,14 +229,23 @@ internal sealed class TunnelSession : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            // Whatever `accepted` registered sees the session end.
-            session._completion.TrySetResult(new SessionCloseInfo(ProtocolErrorCode.ConnectionLost, "The handshake answer could not be sent.", ClosedLocally: true));
-            session._closing.Cancel();
-            throw ex as ProtocolException ?? new ProtocolException(ProtocolErrorCode.ConnectionLost, "The handshake answer could not be sent.", ex);
+            failure = ex;
         }
         finally
         {
             session._writeLock.Release();
+        }
+
+        if (failure is not null)
+        {
+            // Whatever `accepted` registered sees the session end (Terminate completes the transport).
+            session.Terminate(ProtocolErrorCode.ConnectionLost, "The handshake answer could not be sent.", closedLocally: true);
+            if (failure is ProtocolException or OperationCanceledException)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+
+            throw new ProtocolException(ProtocolErrorCode.ConnectionLost, "The handshake answer could not be sent.", failure);
         }
 
         session.Start();

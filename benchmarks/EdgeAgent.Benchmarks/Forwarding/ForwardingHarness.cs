@@ -38,8 +38,42 @@ internal static class ForwardingHarness
     {
         AgentMode => await RunAgentAsync(args[1], args[2]),
         TargetMode => await RunTargetAsync(),
+        _ when Array.IndexOf(args, "--profile") is var i and > 0 => await RunProfileAsync(args[i + 1], args.Length > i + 2 ? int.Parse(args[i + 2], CultureInfo.InvariantCulture) : 20),
         _ => await RunMainAsync(args.Contains("--quick")),
     };
+
+    /// <summary>
+    /// <c>forwarding --profile up|down [seconds]</c>: one forwarded stream in one direction, over and
+    /// over, for a profiler to attach to (prints each round's MB/s and the processes' ids).
+    /// </summary>
+    private static async Task<int> RunProfileAsync(string direction, int seconds)
+    {
+        await using var target = await Child.StartAsync(TargetMode);
+        var ports = target.Ready.Split(' ').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        await using var app = await StartControlPlaneAsync();
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var enrollment = await app.Services.GetRequiredService<IEdgeAgentEnrollment>().EnrollAsync(new EnrollAgentRequest { Id = "bench" });
+        await using var agentProcess = await Child.StartAsync(AgentMode, url, enrollment.Token);
+        var agent = app.Services.GetRequiredService<IEdgeAgents>()["bench"];
+        await WaitAsync(() => agent.IsConnected, "the agent to connect");
+        Console.WriteLine($"control plane pid {Environment.ProcessId}, agent pid {agentProcess.Id}, target pid {target.Id}");
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
+        {
+            var cpuBefore = target.CpuSeconds + agentProcess.CpuSeconds + Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            var rate = direction switch
+            {
+                "up" => await UploadAsync(() => TunnelAsync(agent, ports[0]), 1L << 30),
+                "down" => await DownloadAsync(() => TunnelAsync(agent, ports[1]), 1L << 30),
+                "ws-up" => double.Parse(await agentProcess.AskAsync($"ws down {url} {1L << 30}"), CultureInfo.InvariantCulture),
+                _ => double.Parse(await agentProcess.AskAsync($"ws up {url} {1L << 30}"), CultureInfo.InvariantCulture),
+            };
+            var cpu = target.CpuSeconds + agentProcess.CpuSeconds + Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - cpuBefore;
+            Console.WriteLine($"{direction} {rate:0} MB/s, {cpu / (1L << 30) * 1e9:0.00} CPU s/GB");
+        }
+
+        return 0;
+    }
 
     // ------------------------------------------------------------------ main process
 
@@ -80,8 +114,15 @@ internal static class ForwardingHarness
             cpu.Add((after - before) / (single / 1e9));
         }
 
+        // The same bytes through a bare WebSocket on the same Kestrel and ClientWebSocket (client in the
+        // agent process): the ceiling that the tunnel's own work sits under.
+        var (bareUp, bareDown, bareUpCpu, bareDownCpu) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        async Task<double> Bare(string direction) =>
+            double.Parse(await agentProcess.AskAsync($"ws {direction} {url} {single}"), CultureInfo.InvariantCulture);
         for (var round = 0; round < rounds; round++)
         {
+            await Run(() => Bare("down"), bareUp, bareUpCpu);
+            await Run(() => Bare("up"), bareDown, bareDownCpu);
             await Run(() => UploadAsync(() => DirectAsync(sinkPort), single), directUp, directUpCpu);
             await Run(() => UploadAsync(() => TunnelAsync(agent, sinkPort), single), tunnelUp, tunnelUpCpu);
             await Run(() => DownloadAsync(() => DirectAsync(sourcePort), single), directDown, directDownCpu);
@@ -90,10 +131,10 @@ internal static class ForwardingHarness
 
         Console.WriteLine($"{rounds} alternating rounds of {single >> 20} MiB each; best (median); CPU = seconds of CPU used by all three processes per GB moved (median)");
         Console.WriteLine();
-        Console.WriteLine("| direction | direct TCP | forwarded | forwarded/direct (best) | CPU s/GB direct | CPU s/GB forwarded |");
-        Console.WriteLine("|---|---|---|---|---|---|");
-        Console.WriteLine($"| control plane → target on the agent's side | {directUp.Max():0} ({Median([.. directUp]):0}) | {tunnelUp.Max():0} ({Median([.. tunnelUp]):0}) | {tunnelUp.Max() / directUp.Max():P0} | {Median([.. directUpCpu]):0.00} | {Median([.. tunnelUpCpu]):0.00} |");
-        Console.WriteLine($"| target → control plane | {directDown.Max():0} ({Median([.. directDown]):0}) | {tunnelDown.Max():0} ({Median([.. tunnelDown]):0}) | {tunnelDown.Max() / directDown.Max():P0} | {Median([.. directDownCpu]):0.00} | {Median([.. tunnelDownCpu]):0.00} |");
+        Console.WriteLine("| direction | direct TCP | bare WebSocket | forwarded | forwarded/direct (best) | forwarded/bare WebSocket (best) | CPU s/GB direct | CPU s/GB bare WebSocket | CPU s/GB forwarded |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine($"| control plane → target on the agent's side | {directUp.Max():0} ({Median([.. directUp]):0}) | {bareUp.Max():0} ({Median([.. bareUp]):0}) | {tunnelUp.Max():0} ({Median([.. tunnelUp]):0}) | {tunnelUp.Max() / directUp.Max():P0} | {tunnelUp.Max() / bareUp.Max():P0} | {Median([.. directUpCpu]):0.00} | {Median([.. bareUpCpu]):0.00} | {Median([.. tunnelUpCpu]):0.00} |");
+        Console.WriteLine($"| target → control plane | {directDown.Max():0} ({Median([.. directDown]):0}) | {bareDown.Max():0} ({Median([.. bareDown]):0}) | {tunnelDown.Max():0} ({Median([.. tunnelDown]):0}) | {tunnelDown.Max() / directDown.Max():P0} | {tunnelDown.Max() / bareDown.Max():P0} | {Median([.. directDownCpu]):0.00} | {Median([.. bareDownCpu]):0.00} | {Median([.. tunnelDownCpu]):0.00} |");
 
         // 2. Command round trip unloaded.
         var unloaded = await RoundTripsAsync(agent, 300, CancellationToken.None);
@@ -182,6 +223,8 @@ internal static class ForwardingHarness
         builder.Services.AddEdgeControlPlane();
         var app = builder.Build();
         app.MapEdgeAgents();
+        app.UseWebSockets();
+        app.Map("/bench/ws", BareWebSocket.ServeAsync);
         await app.StartAsync();
         return app;
     }
@@ -335,7 +378,10 @@ internal static class ForwardingHarness
         }).AddCommandHandler<BenchPingHandler>();
         using var host = builder.Build();
         await host.StartAsync();
-        await ServeAsync("agent", _ => null);
+        // "ws up|down <url> <bytes>": the bare WebSocket reference, from this process like the agent's tunnel.
+        await ServeAsync("agent", command => command.StartsWith("ws ", StringComparison.Ordinal)
+            ? BareWebSocket.RunClientAsync(command.Split(' ')).GetAwaiter().GetResult()
+            : null);
         await host.StopAsync();
         return 0;
     }
@@ -372,6 +418,8 @@ internal static class ForwardingHarness
         }
 
         public string Ready { get; }
+
+        public int Id => _process.Id;
 
         /// <summary>CPU time the child has used so far, in seconds.</summary>
         public double CpuSeconds

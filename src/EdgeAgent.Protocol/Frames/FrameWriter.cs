@@ -26,6 +26,14 @@ internal static class FrameWriter
         output.Advance(written + payload.Length);
     }
 
+    /// <summary>Writes a whole data frame into <paramref name="destination"/> (at least <see cref="MaxDataFrameOverhead"/> plus the payload long); returns its length.</summary>
+    public static int WriteData(Span<byte> destination, uint channel, ReadOnlySpan<byte> payload)
+    {
+        var written = WriteDataHeader(destination, channel, payload.Length);
+        payload.CopyTo(destination[written..]);
+        return written + payload.Length;
+    }
+
     public static void WriteData(IBufferWriter<byte> output, uint channel, in ReadOnlySequence<byte> payload)
     {
         WriteDataHeader(output, channel, checked((int)payload.Length));

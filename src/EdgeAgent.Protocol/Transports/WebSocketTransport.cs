@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
+using EdgeAgent.Protocol.Session;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -12,7 +13,7 @@ namespace EdgeAgent.Protocol.Transports;
 /// connection holds no buffer, a full input pipe stops reading the socket (backpressure), and
 /// shutdown waits for both directions with a timeout before aborting the socket.
 /// </summary>
-internal sealed class WebSocketTransport : IDuplexPipe
+internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
 {
     private const int MinimumReceiveSize = 64 * 1024;
     private const int MaxCoalescedSend = 256 * 1024;
@@ -23,6 +24,11 @@ internal sealed class WebSocketTransport : IDuplexPipe
     private readonly ILogger _logger;
     private readonly Pipe _incoming;
     private readonly Pipe _outgoing;
+    private readonly CountingWriter _output;
+
+    // Bytes the send loop has handed to the socket (compared with what was written to the output).
+    private long _sent;
+    private volatile bool _directSending;
 
     public WebSocketTransport(WebSocket socket, TimeSpan closeTimeout, ILogger? logger = null, long pauseThreshold = 1024 * 1024)
     {
@@ -48,13 +54,35 @@ internal sealed class WebSocketTransport : IDuplexPipe
             resumeWriterThreshold: pauseThreshold / 2,
             minimumSegmentSize: 16 * 1024,
             useSynchronizationContext: false));
+        _output = new CountingWriter(_outgoing.Writer);
     }
 
     /// <summary>Bytes received from the peer.</summary>
     public PipeReader Input => _incoming.Reader;
 
     /// <summary>Bytes to send; completing it closes the WebSocket gracefully.</summary>
-    public PipeWriter Output => _outgoing.Writer;
+    public PipeWriter Output => _output;
+
+    /// <summary>Frames sent with <see cref="SendDirectAsync"/> so far (diagnostics and tests).</summary>
+    internal long DirectSends { get; private set; }
+
+    /// <inheritdoc />
+    public bool IsOutputDrained => Interlocked.Read(ref _sent) == _output.Written;
+
+    /// <inheritdoc />
+    public async ValueTask SendDirectAsync(ReadOnlyMemory<byte> frame)
+    {
+        DirectSends++;
+        _directSending = true;
+        try
+        {
+            await _socket.SendAsync(frame, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+        }
+        finally
+        {
+            _directSending = false;
+        }
+    }
 
     /// <summary>Pumps both directions until the connection is closed; never throws for a lost peer.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
@@ -171,6 +199,9 @@ internal sealed class WebSocketTransport : IDuplexPipe
                     if (!buffer.IsEmpty)
                     {
                         await SendAsync(buffer, cancellationToken);
+
+                        // Only after the socket took them: until then a direct send would overtake these bytes.
+                        Interlocked.Add(ref _sent, buffer.Length);
                     }
 
                     if (result.IsCompleted)
@@ -187,6 +218,14 @@ internal sealed class WebSocketTransport : IDuplexPipe
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 using var timeout = new CancellationTokenSource(_closeTimeout);
+
+                // A direct send may still be in flight when the session completes the output: the
+                // WebSocket takes one send at a time, and the close frame goes last.
+                while (_directSending && !timeout.IsCancellationRequested)
+                {
+                    await Task.Delay(1, CancellationToken.None);
+                }
+
                 await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
             }
         }
@@ -258,5 +297,35 @@ internal sealed class WebSocketTransport : IDuplexPipe
         }
 
         await _socket.SendAsync(previous, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+    }
+
+    /// <summary>The output pipe's writer, counting the bytes written (by the single writer) for <see cref="IsOutputDrained"/>.</summary>
+    private sealed class CountingWriter(PipeWriter inner) : PipeWriter
+    {
+        private long _written;
+
+        public long Written => Volatile.Read(ref _written);
+
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+        public override long UnflushedBytes => inner.UnflushedBytes;
+
+        public override void Advance(int bytes)
+        {
+            inner.Advance(bytes);
+            Volatile.Write(ref _written, _written + bytes);
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
     }
 }

@@ -1,0 +1,154 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using EdgeAgent.Protocol.Session;
+using EdgeAgent.Protocol.Tests.Frames;
+using EdgeAgent.Protocol.Transports;
+using EdgeAgent.Testing.ProtocolTestHelpers;
+
+namespace EdgeAgent.Protocol.Tests.Transports;
+
+/// <summary>
+/// The WebSocket transport over a real loopback TCP connection: large data frames may go straight
+/// to the socket (no copy into the output pipe, no hop to the send loop), but only when nothing
+/// written earlier is still queued, so bytes never overtake each other.
+/// </summary>
+public sealed class WebSocketTransportTests
+{
+    [Fact]
+    public async Task A_direct_send_waits_until_everything_written_before_has_gone_out_and_arrives_after_it()
+    {
+        await using var link = await WebSocketLink.StartAsync();
+        var client = link.Client;
+        client.IsOutputDrained.Should().BeTrue("nothing was written yet");
+
+        var first = SampleFrames.Payload(300_000, seed: 5);
+        first.CopyTo(client.Output.GetSpan(first.Length));
+        client.Output.Advance(first.Length);
+        client.IsOutputDrained.Should().BeFalse("written bytes are not sent before the flush");
+        await client.Output.FlushAsync();
+        await Poll.UntilAsync(() => client.IsOutputDrained, "the send loop has sent the flushed bytes");
+
+        var second = SampleFrames.Payload(70_000, seed: 6);
+        await client.SendDirectAsync(second);
+        client.DirectSends.Should().Be(1);
+
+        var received = await link.ReadServerAsync(first.Length + second.Length);
+        received.Should().Equal(first.Concat(second), "the direct frame follows the queued bytes");
+    }
+
+    [Fact]
+    public async Task Sessions_over_it_move_interleaved_bulk_and_small_messages_byte_exact_and_send_bulk_frames_directly()
+    {
+        await using var link = await WebSocketLink.StartAsync();
+        var bulkReceived = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var smallReceived = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var opened = 0;
+        await using var pair = await SessionPair.StartAsync(
+            acceptorHandler: async ch =>
+            {
+                var target = Interlocked.Increment(ref opened) == 1 ? bulkReceived : smallReceived;
+                target.SetResult(await ch.ReadToEndAsync());
+            },
+            transport: (link.Client, link.Server));
+
+        // Chunk sizes vary around the direct-send threshold so both paths alternate on one channel
+        // while another channel writes small messages through the output pipe at the same time.
+        var bulk = SampleFrames.Payload(12 * 1024 * 1024, seed: 7);
+        var small = SampleFrames.Payload(200_000, seed: 8);
+        var bulkChannel = await pair.Connector.OpenChannelAsync(1, default);
+        await Poll.UntilAsync(() => Volatile.Read(ref opened) == 1, "the bulk channel is accepted");
+        var smallChannel = await pair.Connector.OpenChannelAsync(1, default);
+        var writeBulk = Task.Run(async () =>
+        {
+            var random = new Random(9);
+            for (var at = 0; at < bulk.Length;)
+            {
+                var chunk = Math.Min(bulk.Length - at, random.Next(1, 100_000));
+                await bulkChannel.WriteAsync(bulk.AsMemory(at, chunk));
+                at += chunk;
+            }
+
+            await bulkChannel.CompleteWritesAsync();
+        });
+        var writeSmall = Task.Run(async () =>
+        {
+            for (var at = 0; at < small.Length; at += 100)
+            {
+                await smallChannel.WriteAsync(small.AsMemory(at, 100));
+            }
+
+            await smallChannel.CompleteWritesAsync();
+        });
+        await Poll.Within(Task.WhenAll(writeBulk, writeSmall), TimeSpan.FromSeconds(60));
+
+        (await Poll.Within(bulkReceived.Task)).Should().Equal(bulk);
+        (await Poll.Within(smallReceived.Task)).Should().Equal(small);
+        link.Client.DirectSends.Should().BeGreaterThan(0, "large frames found the output drained at least sometimes");
+    }
+
+    /// <summary>Two WebSocket transports joined by a real loopback TCP connection.</summary>
+    private sealed class WebSocketLink : IAsyncDisposable
+    {
+        private readonly Task _clientRun;
+        private readonly Task _serverRun;
+        private readonly WebSocket _clientSocket;
+        private readonly WebSocket _serverSocket;
+
+        private WebSocketLink(WebSocket clientSocket, WebSocket serverSocket)
+        {
+            _clientSocket = clientSocket;
+            _serverSocket = serverSocket;
+            Client = new WebSocketTransport(clientSocket, TimeSpan.FromSeconds(5));
+            Server = new WebSocketTransport(serverSocket, TimeSpan.FromSeconds(5));
+            _clientRun = Client.RunAsync();
+            _serverRun = Server.RunAsync();
+        }
+
+        public WebSocketTransport Client { get; }
+
+        public WebSocketTransport Server { get; }
+
+        public static async Task<WebSocketLink> StartAsync()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var accept = listener.AcceptSocketAsync();
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await client.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
+            var server = await accept;
+            server.NoDelay = true;
+            return new WebSocketLink(
+                WebSocket.CreateFromStream(new NetworkStream(client, ownsSocket: true), new WebSocketCreationOptions { IsServer = false }),
+                WebSocket.CreateFromStream(new NetworkStream(server, ownsSocket: true), new WebSocketCreationOptions { IsServer = true }));
+        }
+
+        /// <summary>Reads exactly <paramref name="length"/> bytes from the server transport's input.</summary>
+        public async Task<byte[]> ReadServerAsync(int length)
+        {
+            var input = Server.Input;
+            while (true)
+            {
+                var result = await Poll.Within(input.ReadAsync().AsTask());
+                if (result.Buffer.Length >= length || result.IsCompleted)
+                {
+                    var bytes = result.Buffer.Slice(0, Math.Min(length, result.Buffer.Length)).ToArray();
+                    input.AdvanceTo(result.Buffer.GetPosition(bytes.Length));
+                    return bytes;
+                }
+
+                input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Client.Output.CompleteAsync();
+            await Server.Output.CompleteAsync();
+            await Task.WhenAll(_clientRun, _serverRun).WaitAsync(TimeSpan.FromSeconds(15));
+            _clientSocket.Dispose();
+            _serverSocket.Dispose();
+        }
+    }
+}

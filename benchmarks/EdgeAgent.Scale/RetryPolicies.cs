@@ -5,11 +5,14 @@ using EdgeAgent.Agent;
 namespace EdgeAgent.Scale;
 
 /// <summary>
-/// Plain exponential backoff: the SDK's <see cref="ExponentialBackoffRetryPolicy"/> with the
-/// jitter taken out and nothing else changed — same base and cap, <c>min(max, initial × 2^attempt)</c>
-/// where the SDK draws uniformly from <c>[0, that]</c>; a server-requested delay is the same floor
-/// (where the SDK adds a random share of a window above it, this waits exactly that); a refused
-/// credential waits the cap in both. Only here to show what the jitter buys.
+/// Plain exponential backoff of the same base and cap as the SDK's
+/// <see cref="ExponentialBackoffRetryPolicy"/>: <c>min(max, initial × 2^attempt)</c> where the SDK
+/// draws uniformly from <c>[0, that]</c>, and a server-requested delay (<c>Retry-After</c>) honoured
+/// as a floor, exactly — what a plain client that respects <c>Retry-After</c> does; a refused
+/// credential waits the cap in both. It escalates on every failed attempt, sheds included (the
+/// SDK's policy does not escalate on a shed: that, like the jitter, is part of what is compared).
+/// The control plane is the same for both: its spread <c>Retry-After</c> values reach this policy
+/// too. Only here to show what the SDK's policy buys.
 /// </summary>
 public sealed class PlainExponentialRetryPolicy(TimeSpan initial, TimeSpan max) : IEdgeRetryPolicy
 {

@@ -61,9 +61,10 @@ public sealed class EdgeControlPlaneOptions
     /// <summary>
     /// Admission control for the whole control plane: the most agent connection attempts it
     /// admits per second (a token bucket with a burst of one second's worth), counted before any
-    /// credential check. Attempts beyond it get HTTP 503 with <c>Retry-After</c>, which agents
-    /// honour with jitter, so a fleet reconnecting after a restart is spread over time instead of
-    /// overrunning the handshake capacity (TLS, credential checks, store updates) and timing out.
+    /// credential check. Attempts beyond it get HTTP 503 with a <c>Retry-After</c> that tracks the
+    /// refused demand (each refusal is given the next free second at this rate, up to 60 s), so a
+    /// fleet reconnecting after a restart comes back at about this rate instead of overrunning the
+    /// handshake capacity (TLS, credential checks, store updates) and timing out.
     /// Size it to what the host can handshake while it keeps serving the agents already connected;
     /// 0 disables the limit. Default: 250 per processor (500 on a 2-core host), a conservative
     /// share of what a core can do with TLS handshakes.

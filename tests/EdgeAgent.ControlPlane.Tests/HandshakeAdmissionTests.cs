@@ -52,9 +52,55 @@ public sealed class HandshakeAdmissionTests
         var refused = new DefaultHttpContext();
         (await limiter.AllowAsync(refused)).Should().BeFalse();
         refused.Response.Headers.RetryAfter.ToString().Should().Be("4");
+        (await RetryAfters(limiter, 1)).Should().Equal([8], "the next refusal gets the token after that");
 
         time.Advance(TimeSpan.FromSeconds(4));
         (await limiter.AllowAsync(new DefaultHttpContext())).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_refused_wave_is_told_to_come_back_at_the_admission_rate()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = Create(time, perSecond: 100);
+        await Drain(limiter);
+
+        // 1,000 refused at the same instant: 100 are told 1 s, 100 are told 2 s, ... 10 s.
+        var retryAfters = await RetryAfters(limiter, 1000 - 1);
+        retryAfters.Should().BeInAscendingOrder();
+        retryAfters.GroupBy(r => r).Should().HaveCount(10).And.OnlyContain(g => g.Count() >= 99 && g.Count() <= 100);
+
+        // Half a second later the slots already handed out still stand: the next refusal is told
+        // to come after them (9.5 s from now), not 1 s.
+        time.Advance(TimeSpan.FromMilliseconds(500));
+        await Drain(limiter);
+        (await RetryAfters(limiter, 1)).Should().Equal([10]);
+    }
+
+    [Fact]
+    public async Task Slots_nobody_used_expire_with_time()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = Create(time, perSecond: 100);
+        await Drain(limiter);
+        (await RetryAfters(limiter, 499)).Max().Should().Be(5);
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        (await Admitted(limiter, 100)).Should().Be(100, "the bucket refilled to its burst");
+        (await RetryAfters(limiter, 1)).Should().Equal([1], "the old slots lie in the past");
+    }
+
+    [Fact]
+    public async Task No_refusal_is_told_more_than_a_minute()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = Create(time, perSecond: 10);
+        await Drain(limiter);
+
+        var retryAfters = await RetryAfters(limiter, 2000);
+        retryAfters.Max().Should().Be(60);
+        retryAfters.Count(r => r == 60).Should().BeGreaterThan(2000 - 600, "beyond a minute of slots every refusal is told the maximum");
+        retryAfters.Where(r => r < 60).GroupBy(r => r).Should().OnlyContain(g => g.Count() <= 10);
     }
 
     [Fact]
@@ -90,6 +136,20 @@ public sealed class HandshakeAdmissionTests
         while (await limiter.AllowAsync(new DefaultHttpContext()))
         {
         }
+    }
+
+    private static async Task<List<int>> RetryAfters(HandshakeAdmissionLimiter limiter, int refusals)
+    {
+        var retryAfters = new List<int>();
+        for (var i = 0; i < refusals; i++)
+        {
+            var context = new DefaultHttpContext();
+            (await limiter.AllowAsync(context)).Should().BeFalse();
+            context.Response.StatusCode.Should().Be(StatusCodes.Status503ServiceUnavailable);
+            retryAfters.Add(int.Parse(context.Response.Headers.RetryAfter.ToString(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return retryAfters;
     }
 
     private static async Task<int> Admitted(HandshakeAdmissionLimiter limiter, int attempts)

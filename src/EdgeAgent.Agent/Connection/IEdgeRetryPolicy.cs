@@ -31,12 +31,17 @@ public sealed class EdgeRetryContext
 /// <summary>
 /// The default policy: retry forever with exponential backoff and full jitter — each delay is
 /// uniformly random between zero and <c>min(max, initial × 2^attempt)</c> — so a control-plane
-/// restart does not become a thundering herd. A refused credential waits the full maximum. A
-/// server-requested delay (<c>Retry-After</c>) is a floor: when the jittered delay is shorter,
-/// the agent waits the requested delay plus a random share of a window as wide as the larger of
-/// the requested delay and the current ceiling (capped at the maximum), so agents refused together
-/// do not return together.
+/// restart does not become a thundering herd. A refused credential waits the full maximum.
 /// </summary>
+/// <remarks>
+/// A server-requested delay (HTTP 429/503 <c>Retry-After</c>) is the control plane scheduling the
+/// agent's return, not a failure of the agent, so it does not escalate the backoff: the agent waits
+/// the requested delay plus a random share of a quarter of it (at least <c>initial</c>, at most
+/// <c>max</c>) — never earlier than asked, and agents told the same delay do not return in the same
+/// second. Only once the agent has been disconnected for longer than <c>max</c> is the jittered
+/// backoff a floor again, so a server that keeps answering with short delays is not polled at that
+/// pace for ever.
+/// </remarks>
 public sealed class ExponentialBackoffRetryPolicy : IEdgeRetryPolicy
 {
     private readonly TimeSpan _initial;
@@ -66,18 +71,19 @@ public sealed class ExponentialBackoffRetryPolicy : IEdgeRetryPolicy
         }
 
         var ceiling = Ceiling(context.PreviousRetryCount);
-        var delay = TimeSpan.FromTicks((long)(_random.NextDouble() * ceiling.Ticks));
-        if (context.ServerRequestedDelay is { } requested && requested > delay)
+        var jittered = TimeSpan.FromTicks((long)(_random.NextDouble() * ceiling.Ticks));
+        if (context.ServerRequestedDelay is not { } requested || requested <= TimeSpan.Zero)
         {
-            // Never earlier than the server asked. A control plane gives every agent it sheds the
-            // same Retry-After, so honouring it exactly would bring the herd back in the same
-            // second: spread it over a window as wide as the requested delay itself (at least the
-            // current backoff window, at most the cap).
-            var window = Math.Min(_max.Ticks, Math.Max(ceiling.Ticks, requested.Ticks));
-            delay = requested + TimeSpan.FromTicks((long)(_random.NextDouble() * window));
+            return jittered;
         }
 
-        return delay;
+        // Never earlier than the server asked, and spread above it: a control plane may give many
+        // agents the same delay. A shed does not widen the window: the agents shed during a storm
+        // would otherwise draw their next attempt from 16-60 s windows while the control plane
+        // already has room for them.
+        var window = Math.Clamp(requested.Ticks / 4, _initial.Ticks, _max.Ticks);
+        var delay = requested + TimeSpan.FromTicks((long)(_random.NextDouble() * window));
+        return context.ElapsedTime > _max && jittered > delay ? jittered : delay;
     }
 
     /// <summary>The upper bound of the delay after <paramref name="retryCount"/> failed attempts.</summary>

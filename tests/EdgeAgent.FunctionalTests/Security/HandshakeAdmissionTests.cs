@@ -43,9 +43,40 @@ public sealed class HandshakeAdmissionTests
 
         statuses.Should().OnlyContain(s => s == HttpStatusCode.Unauthorized || s == HttpStatusCode.ServiceUnavailable);
         statuses.Count(s => s == HttpStatusCode.ServiceUnavailable).Should().BeGreaterThan(100, "only the burst of 20 and what refills while the loop runs reach the credential check");
-        retryAfters.Should().OnlyContain(r => r == "1");
+        retryAfters[0].Should().Be("1", "the first refusal gets the next token");
+        retryAfters.Should().OnlyContain(r => int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) >= 1 && int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) <= 60);
         controlPlane.Registry.IsConnected(good.AgentId).Should().BeTrue();
         await good.AssertServedThroughoutAsync();
+    }
+
+    [Fact]
+    public async Task Refused_attempts_are_given_successive_return_slots_at_the_admission_rate()
+    {
+        // One handshake every 5 s: the first attempt takes the token, the next ones are told to come
+        // back 5, 10, 15, 20 s later (one slot each; a little less if the loop itself is slow),
+        // instead of all in the same second.
+        await using var controlPlane = await HostileAgentInputTests.StartControlPlaneAsync(o => o.MaxHandshakesPerSecond = 0.2);
+        var retryAfters = new List<int>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var socket = new ClientWebSocket();
+            socket.Options.CollectHttpResponseDetails = true;
+            socket.Options.SetRequestHeader("Authorization", $"Bearer nobody-{i}.wrong-secret");
+            await FluentActions.Awaiting(() => socket.ConnectAsync(RawAgentSocket.Endpoint(controlPlane.BaseUrl), TestContext.Current.CancellationToken))
+                .Should().ThrowAsync<WebSocketException>();
+            if (i == 0)
+            {
+                socket.HttpStatusCode.Should().Be(HttpStatusCode.Unauthorized, "the first attempt is admitted to the credential check");
+                continue;
+            }
+
+            socket.HttpStatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            retryAfters.Add(int.Parse(socket.HttpResponseHeaders!["Retry-After"].Single(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        retryAfters.Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+        retryAfters[0].Should().BeInRange(4, 5);
+        retryAfters[^1].Should().BeGreaterThanOrEqualTo(12, "four refusals hold four successive 5 s slots");
     }
 
     [Fact]

@@ -531,8 +531,9 @@ internal sealed class TunnelSession : IAsyncDisposable
             Interlocked.Add(ref _bytesSent, length);
             await _directSend.SendDirectAsync(frame.AsMemory(0, length));
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.WebSockets.WebSocketException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.WebSockets.WebSocketException or InvalidOperationException or OperationCanceledException)
         {
+            // The caller's token only covers the wait for the lock: a failed or aborted send means the connection is gone.
             throw new ProtocolException(ProtocolErrorCode.ConnectionLost, "The peer is gone.", ex);
         }
         finally

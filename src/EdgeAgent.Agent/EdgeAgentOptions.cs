@@ -79,6 +79,14 @@ public sealed class EdgeAgentOptions
     /// <summary>The receive window of each channel. Default 1 MiB.</summary>
     public int ChannelWindow { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// The largest command response message accepted from the control plane (for the agent's own
+    /// calls, such as status snapshots): one result, or one item of a stream. A larger message fails
+    /// that call with <see cref="Protocol.EdgeErrorCodes.TooLarge"/> before any of it is buffered; the
+    /// session carries on. 1 KiB to 1 GiB. Default 64 MiB.
+    /// </summary>
+    public int MaxMessageSize { get; set; } = Protocol.Rpc.RpcMessages.DefaultMaxMessageSize;
+
     /// <summary>What the control plane may do on this host (command groups, exec, forwarding, passthrough, registries).</summary>
     public EdgeAgentPolicy Policy { get; } = new();
 

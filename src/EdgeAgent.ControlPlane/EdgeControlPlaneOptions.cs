@@ -45,6 +45,14 @@ public sealed class EdgeControlPlaneOptions
     /// <summary>The receive window of each channel. Default 1 MiB.</summary>
     public int ChannelWindow { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// The largest command response message accepted from an agent: one result, or one item of a
+    /// stream (a message may span many frames; this bounds what the control plane assembles for it).
+    /// A larger message fails that command with <see cref="Protocol.EdgeErrorCodes.TooLarge"/> before
+    /// any of it is buffered; the session and other commands carry on. 1 KiB to 1 GiB. Default 64 MiB.
+    /// </summary>
+    public int MaxMessageSize { get; set; } = Protocol.Rpc.RpcMessages.DefaultMaxMessageSize;
+
     /// <summary>The most channels an agent may have open towards the control plane. Default 64.</summary>
     public int MaxChannelsPerAgent { get; set; } = 64;
 

@@ -24,6 +24,12 @@ public static class EdgeErrorCodes
     /// <summary>The caller cancelled the command.</summary>
     public const string Cancelled = "cancelled";
 
+    /// <summary>
+    /// A message was larger than the receiving side allows (for a command's result or streamed item,
+    /// the caller's <c>MaxMessageSize</c>); the command is abandoned, the session carries on.
+    /// </summary>
+    public const string TooLarge = "too_large";
+
     /// <summary>An unexpected failure inside the agent; the message is safe to show.</summary>
     public const string Internal = "internal";
 }

@@ -58,6 +58,65 @@ public sealed class HandshakeAdmissionTests
         (await limiter.AllowAsync(new DefaultHttpContext())).Should().BeTrue();
     }
 
+    /// <summary>
+    /// Many addresses that tried once and went quiet do not stay: the partitioned limiter removes a
+    /// bucket after it has been full for 10 s. That clock is the runtime's own (not a TimeProvider), so
+    /// the test waits on the count with a generous deadline instead of advancing a fake clock.
+    /// </summary>
+    [Fact]
+    public async Task Per_address_buckets_of_addresses_gone_quiet_are_removed()
+    {
+        using var limiter = new HandshakeRateLimiter(Options.Create(new EdgeControlPlaneOptions { HandshakesPerSecondPerAddress = 5, HandshakeBurstPerAddress = 50 }), NullLogger<HandshakeRateLimiter>.Instance);
+        const int addresses = 2000;
+
+        for (var i = 0; i < addresses; i++)
+        {
+            var context = new DefaultHttpContext();
+            context.Connection.RemoteIpAddress = new System.Net.IPAddress([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]);
+            (await limiter.AllowAsync(context)).Should().BeTrue();
+        }
+
+        limiter.Buckets.Should().Be(addresses, "each address has its own bucket while it is in use");
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (limiter.Buckets > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250, TestContext.Current.CancellationToken);
+        }
+
+        limiter.Buckets.Should().Be(0, "a bucket refilled and unused for the idle limit is removed and disposed");
+    }
+
+    [Fact]
+    public async Task A_per_address_bucket_is_refilled_by_the_limiters_heartbeat()
+    {
+        using var limiter = new HandshakeRateLimiter(Options.Create(new EdgeControlPlaneOptions { HandshakesPerSecondPerAddress = 5, HandshakeBurstPerAddress = 2 }), NullLogger<HandshakeRateLimiter>.Instance);
+        var attempt = () =>
+        {
+            var context = new DefaultHttpContext();
+            context.Connection.RemoteIpAddress = System.Net.IPAddress.Parse("192.0.2.7");
+            return limiter.AllowAsync(context);
+        };
+
+        (await attempt()).Should().BeTrue();
+        (await attempt()).Should().BeTrue();
+        var refused = new DefaultHttpContext();
+        refused.Connection.RemoteIpAddress = System.Net.IPAddress.Parse("192.0.2.7");
+        (await limiter.AllowAsync(refused)).Should().BeFalse("the burst is spent");
+        refused.Response.StatusCode.Should().Be(StatusCodes.Status429TooManyRequests);
+
+        // No timer per bucket: the partitioned limiter's heartbeat refills it.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var admitted = false;
+        while (!admitted && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            admitted = await attempt();
+        }
+
+        admitted.Should().BeTrue("tokens come back after a replenishment period");
+    }
+
     [Fact]
     public async Task A_refused_wave_is_told_to_come_back_at_the_admission_rate()
     {

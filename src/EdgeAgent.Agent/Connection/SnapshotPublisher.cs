@@ -7,6 +7,7 @@ using EdgeAgent.Protocol.Rpc;
 using EdgeAgent.Protocol.Session;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace EdgeAgent.Agent.Connection;
 
@@ -15,7 +16,7 @@ namespace EdgeAgent.Agent.Connection;
 /// (the collector hashes snapshots, so unchanged state is not resent), and container resource
 /// usage at the interval the control plane sets.
 /// </summary>
-internal sealed partial class SnapshotPublisher(DockerSnapshotCollector collector, TimeProvider time, ILogger<SnapshotPublisher> logger) : IAgentSessionObserver
+internal sealed partial class SnapshotPublisher(DockerSnapshotCollector collector, TimeProvider time, IOptions<EdgeAgentOptions> options, ILogger<SnapshotPublisher> logger) : IAgentSessionObserver
 {
     public const string SnapshotCommand = "agent.snapshot";
     public const string UsageCommand = "agent.usage";
@@ -28,7 +29,7 @@ internal sealed partial class SnapshotPublisher(DockerSnapshotCollector collecto
     {
         var running = new CancellationTokenSource();
         Interlocked.Exchange(ref _running, running)?.Cancel();
-        var invoker = new SessionCommandInvoker(session, TimeSpan.FromSeconds(30), time);
+        var invoker = new SessionCommandInvoker(session, TimeSpan.FromSeconds(30), time, options.Value.MaxMessageSize);
         _ = PublishSnapshotsAsync(invoker, running.Token);
         _ = PublishUsageAsync(invoker, running.Token);
     }

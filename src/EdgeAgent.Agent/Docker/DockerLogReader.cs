@@ -48,20 +48,24 @@ internal sealed class DockerLogReader
             Until = request.Until is { } until ? ToEngineTime(until) : null,
         };
 
-        if (request.ResumeAfter is { } cursor)
+        if (LogResumeTracker.ResumeFrom(request.ResumeAfter) is { } from)
         {
-            // The engine's "since" is inclusive: lines with the cursor's timestamp come again and
-            // are skipped by index. Tail would cut lines after the cursor, so it does not apply.
-            parameters.Since = ToEngineTime(cursor.TimestampUnixNanos);
+            // The engine's "since" is inclusive: the lines delivered at or after the resume point
+            // come again and the tracker drops them. Tail would cut lines after the cursor.
+            parameters.Since = ToEngineTime(from);
             parameters.Tail = "all";
         }
 
         return parameters;
     }
 
-    /// <summary>Reads lines until the engine ends the stream.</summary>
-    public async IAsyncEnumerable<LogLine> ReadAsync(MultiplexedStream stream, LogCursor? resumeAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads lines until the engine ends the stream. Every line carries the cursor to resume after
+    /// it; a read that resumes (<see cref="ContainerLogsRequest.ResumeAfter"/>) drops what was delivered.
+    /// </summary>
+    public async IAsyncEnumerable<LogLine> ReadAsync(MultiplexedStream stream, ContainerLogsRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var tracker = new LogResumeTracker(request);
         var buffer = new byte[ReadBufferBytes];
         var stdout = new PartialLine();
         var stderr = new PartialLine();
@@ -106,8 +110,8 @@ internal sealed class DockerLogReader
             }
         }
 
-        // Numbers the pieces (the first stdoutCount are stdout, the rest stderr) and drops those
-        // at or before the cursor.
+        // Numbers the pieces (the first stdoutCount are stdout, the rest stderr), gives each its
+        // cursor and drops those a resume already delivered.
         IEnumerable<LogLine> Lines(List<PartialLine.Piece> found, int stdoutCount)
         {
             for (var i = 0; i < found.Count; i++)
@@ -119,18 +123,13 @@ internal sealed class DockerLogReader
                 index = line.TimestampUnixNanos == lastTimestamp ? index + 1 : 0;
                 lastTimestamp = line.TimestampUnixNanos;
                 line.Index = index;
-                if (IsAfter(line, resumeAfter))
+                if (tracker.Accept(line))
                 {
                     yield return line;
                 }
             }
         }
     }
-
-    private static bool IsAfter(LogLine line, LogCursor? cursor) =>
-        cursor is null
-        || line.TimestampUnixNanos > cursor.TimestampUnixNanos
-        || (line.TimestampUnixNanos == cursor.TimestampUnixNanos && line.Index > cursor.Index);
 
     /// <summary>Splits <c>"2024-01-02T03:04:05.123456789Z text"</c> into timestamp and text.</summary>
     internal static LogLine Parse(PartialLine.Piece piece, LogStream kind, long previousTimestamp)
@@ -235,8 +234,7 @@ internal sealed class DockerLogReader
         return string.Create(CultureInfo.InvariantCulture, $"{seconds}.{nanos:D9}");
     }
 
-    internal static string ToEngineTime(DateTimeOffset time) =>
-        ToEngineTime((time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100);
+    internal static string ToEngineTime(DateTimeOffset time) => ToEngineTime(LogResumeTracker.ToUnixNanos(time));
 
     /// <summary>The bytes of one stream's line that has not ended yet, cut at <see cref="MaxLineBytes"/>.</summary>
     internal sealed class PartialLine

@@ -31,7 +31,7 @@ internal sealed class ContainerLogsHandler(DockerClientProvider docker) : Docker
         var parameters = DockerLogReader.ToParameters(request, follow: false);
         using var stream = await client.Containers.GetContainerLogsAsync(id, parameters, cancellationToken);
         var lines = new List<LogLine>();
-        await foreach (var line in new DockerLogReader().ReadAsync(stream, request.ResumeAfter, cancellationToken))
+        await foreach (var line in new DockerLogReader().ReadAsync(stream, request, cancellationToken))
         {
             if (lines.Count == maxLines)
             {
@@ -64,7 +64,7 @@ internal sealed class ContainerLogsFollowHandler(DockerClientProvider docker) : 
         var id = DockerArguments.Required(request.Id);
         var parameters = DockerLogReader.ToParameters(request, follow: true);
         using var stream = await client.Containers.GetContainerLogsAsync(id, parameters, cancellationToken);
-        await foreach (var line in _reader.ReadAsync(stream, request.ResumeAfter, cancellationToken))
+        await foreach (var line in _reader.ReadAsync(stream, request, cancellationToken))
         {
             yield return line;
         }

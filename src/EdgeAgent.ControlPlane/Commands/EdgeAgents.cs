@@ -17,7 +17,7 @@ internal sealed class EdgeAgents(AgentRegistry registry, CommandGate gate, IOpti
         get
         {
             ArgumentException.ThrowIfNullOrEmpty(agentId);
-            return new EdgeAgentHandle(agentId, registry, gate, options.Value.DefaultCommandTimeout, time, caller);
+            return new EdgeAgentHandle(agentId, registry, gate, options.Value.DefaultCommandTimeout, time, caller, maxMessageSize: options.Value.MaxMessageSize);
         }
     }
 
@@ -29,11 +29,11 @@ internal sealed class EdgeAgents(AgentRegistry registry, CommandGate gate, IOpti
 
     /// <summary>A handle the control plane itself uses (stack reconciliation): audited as <c>system</c>, not authorized again.</summary>
     internal IEdgeAgent System(string agentId, TimeSpan? timeout = null) =>
-        new EdgeAgentHandle(agentId, registry, gate, timeout ?? options.Value.DefaultCommandTimeout, time, null, trusted: true);
+        new EdgeAgentHandle(agentId, registry, gate, timeout ?? options.Value.DefaultCommandTimeout, time, null, trusted: true, maxMessageSize: options.Value.MaxMessageSize);
 }
 
 /// <summary>A handle to one agent, resolving its live session at each call.</summary>
-internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, CommandGate gate, TimeSpan defaultTimeout, TimeProvider time, ClaimsPrincipal? caller, bool trusted = false) : IEdgeAgent
+internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, CommandGate gate, TimeSpan defaultTimeout, TimeProvider time, ClaimsPrincipal? caller, bool trusted = false, int maxMessageSize = RpcMessages.DefaultMaxMessageSize) : IEdgeAgent
 {
     public string Id => agentId;
 
@@ -42,7 +42,7 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
     /// <summary>The agent's live session, resolved at each call.</summary>
     /// <exception cref="EdgeAgentNotConnectedException">The agent has no live session.</exception>
     private SessionCommandInvoker Connect() =>
-        new(Session(), defaultTimeout, time);
+        new(Session(), defaultTimeout, time, maxMessageSize);
 
     /// <inheritdoc cref="Connect"/>
     private Protocol.Session.TunnelSession Session() =>
@@ -54,7 +54,7 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
         var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, trusted, cancellationToken);
         try
         {
-            var call = new RpcCallOptions(command, invocation.IdempotencyKey, options?.Timeout ?? defaultTimeout);
+            var call = new RpcCallOptions(command, invocation.IdempotencyKey, options?.Timeout ?? defaultTimeout, maxMessageSize);
             var result = await RpcClient.InvokeAsync(Session(), call, payload, time, cancellationToken);
             var response = ContractSerializer.DeserializeResponse<TResponse>(result, command);
             await invocation.CompleteAsync(null);

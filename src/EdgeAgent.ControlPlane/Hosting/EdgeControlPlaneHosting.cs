@@ -35,6 +35,11 @@ internal sealed class EdgeControlPlaneOptionsValidator : IValidateOptions<EdgeCo
             failures.Add("EdgeControlPlane limits must be positive (MaxFrameSize and ChannelWindow at least 1024).");
         }
 
+        if (Protocol.Rpc.RpcMessages.ValidateMaxMessageSize("EdgeControlPlane:MaxMessageSize", options.MaxMessageSize) is { } messageSize)
+        {
+            failures.Add(messageSize);
+        }
+
         if (!(options.MaxHandshakesPerSecond >= 0))
         {
             failures.Add("EdgeControlPlane:MaxHandshakesPerSecond must not be negative (0 disables the limit).");

@@ -11,11 +11,21 @@ namespace EdgeAgent.ControlPlane.Security;
 /// Limits connection attempts per remote address (token bucket) before any credential work; a
 /// refusal is HTTP 429 with <c>Retry-After</c>, which agents honour in their backoff.
 /// </summary>
+/// <remarks>
+/// One bucket per address that tried recently. The partitioned limiter removes and disposes a
+/// bucket once it has been full (unused) for 10 s, on its own 100 ms heartbeat, which also refills
+/// the buckets: they do not run a timer each (<c>AutoReplenishment = false</c>), so an address
+/// costs one small object for about <c>burst / rate + 10 s</c> after its last attempt.
+/// </remarks>
 internal sealed class HandshakeRateLimiter : IHandshakeGate, IDisposable
 {
     private readonly PartitionedRateLimiter<string>? _limiter;
     private readonly ILogger _logger;
     private readonly int _retryAfterSeconds;
+    private int _buckets;
+
+    /// <summary>Per-address buckets alive now (created and not yet removed as idle).</summary>
+    internal int Buckets => Volatile.Read(ref _buckets);
 
     public HandshakeRateLimiter(IOptions<EdgeControlPlaneOptions> options, ILogger<HandshakeRateLimiter> logger)
     {
@@ -27,13 +37,18 @@ internal sealed class HandshakeRateLimiter : IHandshakeGate, IDisposable
         }
 
         _retryAfterSeconds = Math.Max(1, (int)Math.Ceiling(1 / value.HandshakesPerSecondPerAddress));
-        _limiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+        var bucket = new TokenBucketRateLimiterOptions
         {
             TokenLimit = Math.Max(1, value.HandshakeBurstPerAddress),
             TokensPerPeriod = Math.Max(1, (int)Math.Ceiling(value.HandshakesPerSecondPerAddress)),
             ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(value.HandshakesPerSecondPerAddress)) / value.HandshakesPerSecondPerAddress),
             QueueLimit = 0,
-            AutoReplenishment = true,
+            AutoReplenishment = false,
+        };
+        _limiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.Get(address, _ =>
+        {
+            Interlocked.Increment(ref _buckets);
+            return new CountedBucket(new TokenBucketRateLimiter(bucket), this);
         }));
     }
 
@@ -58,4 +73,41 @@ internal sealed class HandshakeRateLimiter : IHandshakeGate, IDisposable
     }
 
     public void Dispose() => _limiter?.Dispose();
+
+    /// <summary>A token bucket that tells its owner when the partitioned limiter disposes it.</summary>
+    private sealed class CountedBucket(TokenBucketRateLimiter inner, HandshakeRateLimiter owner) : ReplenishingRateLimiter
+    {
+        private int _disposed;
+
+        public override bool IsAutoReplenishing => inner.IsAutoReplenishing;
+
+        public override TimeSpan ReplenishmentPeriod => inner.ReplenishmentPeriod;
+
+        public override TimeSpan? IdleDuration => inner.IdleDuration;
+
+        public override bool TryReplenish() => inner.TryReplenish();
+
+        public override RateLimiterStatistics? GetStatistics() => inner.GetStatistics();
+
+        protected override RateLimitLease AttemptAcquireCore(int permitCount) => inner.AttemptAcquire(permitCount);
+
+        protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) => inner.AcquireAsync(permitCount, cancellationToken);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                inner.Dispose();
+                Interlocked.Decrement(ref owner._buckets);
+            }
+
+            base.Dispose(disposing);
+        }
+
+        protected override async ValueTask DisposeAsyncCore()
+        {
+            Dispose(true);
+            await base.DisposeAsyncCore();
+        }
+    }
 }

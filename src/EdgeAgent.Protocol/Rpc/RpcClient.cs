@@ -7,7 +7,8 @@ namespace EdgeAgent.Protocol.Rpc;
 /// <param name="Name">The command name.</param>
 /// <param name="IdempotencyKey">The key the callee deduplicates on; empty for none.</param>
 /// <param name="Timeout">How long the caller waits; also sent as the callee's deadline.</param>
-internal readonly record struct RpcCallOptions(string Name, string IdempotencyKey, TimeSpan Timeout);
+/// <param name="MaxMessageSize">The largest response message (a result or one streamed item) the caller accepts.</param>
+internal readonly record struct RpcCallOptions(string Name, string IdempotencyKey, TimeSpan Timeout, int MaxMessageSize = RpcMessages.DefaultMaxMessageSize);
 
 /// <summary>
 /// The calling side of commands over a <see cref="TunnelSession"/>: unary, server-streaming and
@@ -30,7 +31,7 @@ internal static class RpcClient
         var channel = await OpenAsync(session, call, payload, closeOutput: true, time, deadline.Token, deadline, cancellationToken);
         try
         {
-            var message = await RpcMessages.ReadAsync(channel.Input, RpcMessages.DefaultMaxMessageSize, deadline.Token);
+            var message = await RpcMessages.ReadAsync(channel.Input, call.MaxMessageSize, deadline.Token);
             return ToResult(message, call.Name);
         }
         catch (Exception ex) when (Translate(ex, channel, call, deadline, cancellationToken) is { } translated)
@@ -60,7 +61,7 @@ internal static class RpcClient
                 RpcMessage? message;
                 try
                 {
-                    message = await RpcMessages.ReadAsync(channel.Input, RpcMessages.DefaultMaxMessageSize, linked.Token);
+                    message = await RpcMessages.ReadAsync(channel.Input, call.MaxMessageSize, linked.Token);
                     if (!started)
                     {
                         ToResult(message, call.Name);
@@ -69,9 +70,10 @@ internal static class RpcClient
                         continue;
                     }
                 }
-                catch (EdgeCommandException)
+                catch (EdgeCommandException ex)
                 {
                     finished = true;
+                    StopIfTooLarge(ex, channel);
                     throw;
                 }
                 catch (Exception ex) when (Translate(ex, channel, call, deadline, cancellationToken) is { } translated)
@@ -118,7 +120,7 @@ internal static class RpcClient
         var channel = await OpenAsync(session, call, payload, closeOutput: false, time, linked.Token, deadline, cancellationToken);
         try
         {
-            var message = await RpcMessages.ReadAsync(channel.Input, RpcMessages.DefaultMaxMessageSize, linked.Token);
+            var message = await RpcMessages.ReadAsync(channel.Input, call.MaxMessageSize, linked.Token);
             ToResult(message, call.Name);
             return channel;
         }
@@ -181,8 +183,20 @@ internal static class RpcClient
             case ProtocolException:
             case IOException:
                 return Lost(call.Name, channel);
+            case EdgeCommandException tooLarge:
+                StopIfTooLarge(tooLarge, channel);
+                return null;
             default:
                 return null;
+        }
+    }
+
+    /// <summary>A message over the limit is not read: reset the channel so the callee stops sending it.</summary>
+    private static void StopIfTooLarge(EdgeCommandException ex, TunnelChannel channel)
+    {
+        if (ex.Code == EdgeErrorCodes.TooLarge)
+        {
+            channel.Reset(ProtocolErrorCode.Cancelled, "A response message is over the caller's MaxMessageSize.");
         }
     }
 

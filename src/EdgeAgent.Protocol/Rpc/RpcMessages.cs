@@ -101,8 +101,20 @@ internal readonly record struct RpcMessage(RpcMessageKind Kind, ReadOnlyMemory<b
 /// </summary>
 internal static class RpcMessages
 {
-    /// <summary>The largest response message accepted (bounds what a peer can make us buffer).</summary>
+    /// <summary>The default of the largest response message accepted (bounds what a peer can make us buffer).</summary>
     public const int DefaultMaxMessageSize = 64 * 1024 * 1024;
+
+    /// <summary>The smallest limit a host may configure.</summary>
+    public const int MinMaxMessageSize = 1024;
+
+    /// <summary>The largest limit a host may configure (a message is assembled in one array).</summary>
+    public const int MaxMaxMessageSize = 1024 * 1024 * 1024;
+
+    /// <summary>The validation failure for a configured limit, naming <paramref name="setting"/>; null when it is usable.</summary>
+    public static string? ValidateMaxMessageSize(string setting, int value) =>
+        value is < MinMaxMessageSize or > MaxMaxMessageSize
+            ? $"{setting} must be between {MinMaxMessageSize} and {MaxMaxMessageSize} bytes (it is {value})."
+            : null;
 
     public static byte[] EncodeResult(ReadOnlySpan<byte> payload) => EncodePayload(RpcMessageKind.Result, payload);
 
@@ -173,7 +185,7 @@ internal static class RpcMessages
     /// would make the next read wait for new data even though they may already hold the next
     /// message, and the sender may be waiting for the credit of exactly those bytes.
     /// </remarks>
-    /// <exception cref="EdgeCommandException">The message is malformed or too large.</exception>
+    /// <exception cref="EdgeCommandException">The message is malformed, or code <see cref="EdgeErrorCodes.TooLarge"/> when its length prefix is over <paramref name="maxMessageSize"/> (checked before anything is buffered).</exception>
     public static async ValueTask<RpcMessage?> ReadAsync(PipeReader input, int maxMessageSize, CancellationToken cancellationToken)
     {
         byte[]? partial = null;
@@ -257,9 +269,14 @@ internal static class RpcMessages
         Span<byte> prefix = stackalloc byte[FrameReader.PrefixLength];
         buffer.Slice(0, FrameReader.PrefixLength).CopyTo(prefix);
         var length = BinaryPrimitives.ReadUInt32BigEndian(prefix);
-        if (length == 0 || length > (uint)maxMessageSize)
+        if (length == 0)
         {
-            throw new EdgeCommandException(EdgeErrorCodes.Internal, $"A response message of {length} bytes is outside the limit of {maxMessageSize} bytes.");
+            throw new EdgeCommandException(EdgeErrorCodes.Internal, "A response message is empty.");
+        }
+
+        if (length > (uint)maxMessageSize)
+        {
+            throw new EdgeCommandException(EdgeErrorCodes.TooLarge, $"A response message of {length} bytes is over the limit of {maxMessageSize} bytes (MaxMessageSize).");
         }
 
         if (buffer.Length - FrameReader.PrefixLength < length)

@@ -4,7 +4,11 @@ using EdgeAgent.Protocol.Session;
 namespace EdgeAgent.Protocol.Rpc;
 
 /// <summary>An <see cref="IEdgeCommandInvoker"/> over one tunnel session.</summary>
-internal sealed class SessionCommandInvoker(TunnelSession session, TimeSpan defaultTimeout, TimeProvider time) : IEdgeCommandInvoker
+/// <param name="session">The session the commands go through.</param>
+/// <param name="defaultTimeout">The timeout of a call that states none.</param>
+/// <param name="time">The clock of deadlines.</param>
+/// <param name="maxMessageSize">The largest response message (a result or one streamed item) accepted; larger ones fail the call with <see cref="EdgeErrorCodes.TooLarge"/>.</param>
+internal sealed class SessionCommandInvoker(TunnelSession session, TimeSpan defaultTimeout, TimeProvider time, int maxMessageSize = RpcMessages.DefaultMaxMessageSize) : IEdgeCommandInvoker
 {
     public TunnelSession Session => session;
 
@@ -32,5 +36,5 @@ internal sealed class SessionCommandInvoker(TunnelSession session, TimeSpan defa
     }
 
     internal RpcCallOptions CallOptions(string command, EdgeCommandOptions? options, bool keyed = true) =>
-        new(command, keyed ? options?.IdempotencyKey ?? Guid.NewGuid().ToString("N") : options?.IdempotencyKey ?? "", options?.Timeout ?? defaultTimeout);
+        new(command, keyed ? options?.IdempotencyKey ?? Guid.NewGuid().ToString("N") : options?.IdempotencyKey ?? "", options?.Timeout ?? defaultTimeout, maxMessageSize);
 }

@@ -51,6 +51,22 @@ public sealed class AgentHostingTests
         error.Which.Message.Should().NotContain("0123456789abcdefghij", "a secret never appears in an exception message");
     }
 
+    [Theory]
+    [InlineData(100)]
+    [InlineData(int.MaxValue)]
+    public async Task A_MaxMessageSize_outside_the_range_stops_the_host_at_start_naming_the_setting(int value)
+    {
+        using var host = Build(o =>
+        {
+            o.ControlPlaneUrl = "https://cp.example";
+            o.Token = Token;
+            o.MaxMessageSize = value;
+        });
+
+        var error = await FluentActions.Awaiting(() => host.StartAsync()).Should().ThrowAsync<OptionsValidationException>();
+        error.Which.Message.Should().Contain($"EdgeAgent:MaxMessageSize must be between 1024 and 1073741824 bytes (it is {value})");
+    }
+
     [Fact]
     public void Environment_variable_names_used_by_edge_agents_map_to_the_options()
     {
@@ -81,6 +97,7 @@ public sealed class AgentHostingTests
             ["EdgeAgent:Labels:site"] = "berlin",
             ["EdgeAgent:ServerPublicKeyPins:0"] = Convert.ToBase64String(new byte[32]),
             ["EdgeAgent:ReconnectMaxDelay"] = "00:00:30",
+            ["EdgeAgent:MaxMessageSize"] = "65536",
         }).Build();
         var services = new ServiceCollection();
         services.AddLogging();
@@ -92,6 +109,8 @@ public sealed class AgentHostingTests
         options.Labels.Should().Contain("site", "berlin");
         options.ServerPublicKeyPins.Should().HaveCount(1);
         options.ReconnectMaxDelay.Should().Be(TimeSpan.FromSeconds(30));
+        options.MaxMessageSize.Should().Be(65536);
+        new EdgeAgentOptions().MaxMessageSize.Should().Be(64 * 1024 * 1024);
         options.ConnectPath.Should().Be("/custom");
         provider.GetServices<IHostedService>().OfType<EdgeAgent.Agent.Connection.EdgeAgentService>().Should().HaveCount(1, "AddEdgeAgent is safe to call twice");
     }

@@ -71,10 +71,54 @@ public sealed class HostileResponseTests
         });
 
         var failure = await FluentActions.Awaiting(() => call).Should().ThrowAsync<EdgeCommandException>();
-        failure.Which.Code.Should().BeOneOf(EdgeErrorCodes.Internal, EdgeErrorCodes.Unavailable);
+        failure.Which.Code.Should().BeOneOf(name.Contains("over the limit", StringComparison.Ordinal) ? [EdgeErrorCodes.TooLarge] : [EdgeErrorCodes.Internal, EdgeErrorCodes.Unavailable]);
         failure.Which.Code.Should().NotBe(EdgeErrorCodes.Timeout, "a bad answer is reported at once, not by waiting");
         controlPlane.Registry.IsConnected("hostile-r").Should().BeTrue("one bad answer fails one command, not the session");
         await good.AssertServedThroughoutAsync();
+    }
+
+    [Fact]
+    public async Task A_response_over_the_configured_MaxMessageSize_fails_with_too_large_and_the_session_keeps_serving()
+    {
+        const int limit = 1024;
+        await using var controlPlane = await HostileAgentInputTests.StartControlPlaneAsync(o => o.MaxMessageSize = limit);
+        var token = await controlPlane.EnrollAsync("hostile-m");
+        await using var hostile = await RawAgentSocket.ConnectAsync(controlPlane.BaseUrl, token);
+        await hostile.HandshakeAsync("hostile-m");
+        await controlPlane.WaitForStateAsync("hostile-m", EdgeAgentConnectionState.Connected);
+        var agent = controlPlane.Agents["hostile-m"];
+
+        // A well-formed result just over the limit: refused by its length prefix, before it is buffered.
+        var call = agent.InvokeAsync<EchoRequest, EchoResponse>("hostile.cmd", new EchoRequest { Text = "x" }, Call);
+        var open = await hostile.ReadUntilAsync(FrameType.Open);
+        var over = RpcMessages.EncodeResult(ContractSerializer.Serialize(new EchoResponse { Text = new string('m', limit + 200) }));
+        over.Length.Should().BeGreaterThan(limit + 4).And.BeLessThan(HostileAgentInputTests.Window, "the message fits the channel window, so only MaxMessageSize refuses it");
+        await hostile.SendFramesAsync(b => FrameWriter.WriteData(b, open!.Channel, over));
+
+        var failure = await FluentActions.Awaiting(() => call).Should().ThrowAsync<EdgeCommandException>();
+        failure.Which.Code.Should().Be(EdgeErrorCodes.TooLarge);
+        failure.Which.Message.Should().Contain("MaxMessageSize");
+        (await hostile.ReadUntilAsync(FrameType.Reset, open!.Channel)).Should().NotBeNull("the control plane tells the agent to stop sending the refused answer");
+
+        // The session carries on: the next command on the same connection gets its answer.
+        var next = agent.InvokeAsync<EchoRequest, EchoResponse>("hostile.cmd", new EchoRequest { Text = "y" }, Call);
+        var second = await hostile.ReadUntilAsync(FrameType.Open);
+        await hostile.SendFramesAsync(b =>
+        {
+            FrameWriter.WriteData(b, second!.Channel, RpcMessages.EncodeResult(ContractSerializer.Serialize(new EchoResponse { Text = "fits" })));
+            FrameWriter.WriteClose(b, second!.Channel);
+        });
+        (await next).Text.Should().Be("fits");
+        controlPlane.Registry.IsConnected("hostile-m").Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_MaxMessageSize_outside_the_range_stops_the_control_plane_at_start_naming_the_setting()
+    {
+        var start = () => HostileAgentInputTests.StartControlPlaneAsync(o => o.MaxMessageSize = 100);
+
+        var error = await start.Should().ThrowAsync<Microsoft.Extensions.Options.OptionsValidationException>();
+        error.Which.Message.Should().Contain("EdgeControlPlane:MaxMessageSize must be between 1024 and");
     }
 
     [Fact]

@@ -74,6 +74,14 @@ public sealed class StreamingTests
     [Fact]
     public async Task A_consumer_that_stops_early_cancels_the_producer()
     {
+        // A small window, so the producer is held by flow control when the consumer stops: with the
+        // default 1 MiB window it first pushed about 45,000 eight-byte items (and as many frames
+        // through both sessions) that nobody reads, a run 12 times heavier that timed out under
+        // heavy parallel load, and it mostly tested a write failing after the reset instead of a
+        // blocked producer being woken by the cancellation.
+        const int Window = 4096;
+        var written = 0;
+
         // Set when the producer has stopped: its token fired, or its write failed with the caller's cancel.
         var producerStopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Streaming("forever", async call =>
@@ -83,6 +91,7 @@ public sealed class StreamingTests
                 for (var i = 0; ; i++)
                 {
                     await call.WriteItemAsync(Item(i));
+                    written = i + 1;
                 }
             }
             catch (OperationCanceledException) when (call.CancellationToken.IsCancellationRequested)
@@ -95,7 +104,7 @@ public sealed class StreamingTests
                 producerStopped.TrySetResult("reset");
                 throw;
             }
-        })]);
+        })], new SessionOptions { InitialWindow = Window });
 
         var taken = 0;
         await foreach (var item in rpc.StreamAsync("forever", default))
@@ -108,6 +117,7 @@ public sealed class StreamingTests
         }
 
         (await Poll.Within(producerStopped.Task)).Should().BeOneOf("token", "reset");
+        Volatile.Read(ref written).Should().BeLessThan(taken + Window, "flow control held the producer to about a window ahead of the consumer");
         await Poll.UntilAsync(() => rpc.Callee.ChannelCount == 0 && rpc.Caller.ChannelCount == 0, "the channel is gone on both sides");
         rpc.Callee.IsClosed.Should().BeFalse();
     }

@@ -35,8 +35,10 @@ public sealed class ContainerLogsRequest
     [Key(5)] public DateTimeOffset? Until { get; set; }
 
     /// <summary>
-    /// Resume after this line: lines up to and including it are skipped, so a stream broken by a
-    /// reconnect continues without loss or repetition. Overrides <see cref="Since"/> and <see cref="Tail"/>.
+    /// Resume after this line (its <see cref="LogLine.Cursor"/>): what was delivered up to and
+    /// including it is skipped, so a stream broken by a reconnect continues without loss or
+    /// repetition (see <see cref="LogCursor"/> for the exact guarantee). Overrides <see cref="Since"/>
+    /// and <see cref="Tail"/>; ask for the same streams as the read it continues.
     /// </summary>
     [Key(6)] public LogCursor? ResumeAfter { get; set; }
 
@@ -45,17 +47,53 @@ public sealed class ContainerLogsRequest
 }
 
 /// <summary>
-/// The position of a log line: the engine's timestamp of the line plus its index among the lines
-/// that carry the same timestamp.
+/// Where to resume a container's log: take it from the last line received (<see cref="LogLine.Cursor"/>)
+/// and pass it as <see cref="ContainerLogsRequest.ResumeAfter"/>.
 /// </summary>
+/// <remarks>
+/// <para>
+/// The engine stamps stdout and stderr in two separate copiers, so its output is in the order the
+/// lines were written to the log, which is not always timestamp order: an stderr line can follow
+/// stdout lines stamped after it, and lines can share a timestamp. Within one stream timestamps
+/// never go back. A timestamp alone therefore cannot say where a read stopped.
+/// </para>
+/// <para>
+/// The agent resumes by re-reading from a safe earlier point, <see cref="ResumeFromUnixNanos"/>
+/// (passed to the engine as its inclusive <c>since</c>), and dropping exactly the first
+/// <see cref="Skip"/> lines, which are the lines already delivered at or after that point. The
+/// point is the latest of: the start of the original read (its <c>since</c>, or its first line for
+/// a <see cref="ContainerLogsRequest.Tail"/> read); the oldest of the last timestamps of the
+/// requested streams (exact: no later line of either stream is older); and the newest timestamp
+/// delivered minus a reorder window of one second (which assumes the engine writes a line to its
+/// log within a second of stamping it; it bounds the re-read when one stream is silent).
+/// </para>
+/// <para>
+/// The guarantee: when the engine serves the same log again (it was not rotated away, the log
+/// driver keeps write order, as json-file and local do), a resume neither loses nor repeats a line.
+/// It can fail only when that engine assumption fails, when a line of the engine's log is longer
+/// than the engine's own 16 KiB line pieces and the resume point falls inside it, or within the
+/// first second after the start of a <see cref="ContainerLogsRequest.Tail"/> read. A cursor
+/// without <see cref="ResumeFromUnixNanos"/> (from an agent before this field) resumes by
+/// timestamp and index only, which is exact only for output in timestamp order.
+/// </para>
+/// </remarks>
 [MessagePackObject]
 public sealed class LogCursor
 {
-    /// <summary>The engine's timestamp in nanoseconds since the Unix epoch.</summary>
+    /// <summary>The engine's timestamp of the line, in nanoseconds since the Unix epoch.</summary>
     [Key(0)] public long TimestampUnixNanos { get; set; }
 
-    /// <summary>The index among lines with the same timestamp, from 0.</summary>
+    /// <summary>The line's index among consecutive lines with the same timestamp, from 0.</summary>
     [Key(1)] public int Index { get; set; }
+
+    /// <summary>
+    /// The timestamp (nanoseconds since the Unix epoch) from which a resume re-reads the log; null
+    /// in a cursor from an agent that resumes by <see cref="TimestampUnixNanos"/> and <see cref="Index"/> only.
+    /// </summary>
+    [Key(2)] public long? ResumeFromUnixNanos { get; set; }
+
+    /// <summary>How many lines at or after <see cref="ResumeFromUnixNanos"/> were already delivered (a resume drops that many first).</summary>
+    [Key(3)] public int Skip { get; set; }
 }
 
 /// <summary>One log line.</summary>
@@ -68,11 +106,17 @@ public sealed class LogLine
     /// <summary>The engine's timestamp in nanoseconds since the Unix epoch.</summary>
     [Key(1)] public long TimestampUnixNanos { get; set; }
 
-    /// <summary>The index among lines with the same timestamp (see <see cref="LogCursor"/>).</summary>
+    /// <summary>The index among consecutive lines with the same timestamp (see <see cref="LogCursor"/>).</summary>
     [Key(2)] public int Index { get; set; }
 
     /// <summary>The text, without the line break.</summary>
     [Key(3)] public string Text { get; set; } = "";
+
+    /// <summary>Where a resume after this line re-reads from (see <see cref="LogCursor.ResumeFromUnixNanos"/>); null from an older agent.</summary>
+    [Key(4)] public long? ResumeFromUnixNanos { get; set; }
+
+    /// <summary>How many lines a resume after this line drops (see <see cref="LogCursor.Skip"/>).</summary>
+    [Key(5)] public int ResumeSkip { get; set; }
 
     /// <summary>The engine's timestamp (to 100 ns).</summary>
     [IgnoreMember]
@@ -80,7 +124,7 @@ public sealed class LogLine
 
     /// <summary>The cursor to resume after this line.</summary>
     [IgnoreMember]
-    public LogCursor Cursor => new() { TimestampUnixNanos = TimestampUnixNanos, Index = Index };
+    public LogCursor Cursor => new() { TimestampUnixNanos = TimestampUnixNanos, Index = Index, ResumeFromUnixNanos = ResumeFromUnixNanos, Skip = ResumeSkip };
 }
 
 /// <summary>A finished read of a container's logs.</summary>

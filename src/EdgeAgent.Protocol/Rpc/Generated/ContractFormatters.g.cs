@@ -2777,9 +2777,11 @@ internal sealed class LogCursorFormatter : IMessagePackFormatter<LogCursor?>
             return;
         }
 
-        writer.WriteArrayHeader(2);
+        writer.WriteArrayHeader(4);
         writer.Write(value.TimestampUnixNanos);
         writer.Write(value.Index);
+        ContractFormatters.ForNullableInt64.Serialize(ref writer, value.ResumeFromUnixNanos, options);
+        writer.Write(value.Skip);
     }
 
     public LogCursor? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
@@ -2801,6 +2803,12 @@ internal sealed class LogCursorFormatter : IMessagePackFormatter<LogCursor?>
                     break;
                 case 1:
                     result.Index = reader.ReadInt32();
+                    break;
+                case 2:
+                    result.ResumeFromUnixNanos = ContractFormatters.ForNullableInt64.Deserialize(ref reader, options);
+                    break;
+                case 3:
+                    result.Skip = reader.ReadInt32();
                     break;
                 default:
                     reader.Skip();
@@ -2826,11 +2834,13 @@ internal sealed class LogLineFormatter : IMessagePackFormatter<LogLine?>
             return;
         }
 
-        writer.WriteArrayHeader(4);
+        writer.WriteArrayHeader(6);
         writer.Write((int)value.Stream);
         writer.Write(value.TimestampUnixNanos);
         writer.Write(value.Index);
         writer.Write(value.Text);
+        ContractFormatters.ForNullableInt64.Serialize(ref writer, value.ResumeFromUnixNanos, options);
+        writer.Write(value.ResumeSkip);
     }
 
     public LogLine? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
@@ -2858,6 +2868,12 @@ internal sealed class LogLineFormatter : IMessagePackFormatter<LogLine?>
                     break;
                 case 3:
                     result.Text = reader.ReadString()!;
+                    break;
+                case 4:
+                    result.ResumeFromUnixNanos = ContractFormatters.ForNullableInt64.Deserialize(ref reader, options);
+                    break;
+                case 5:
+                    result.ResumeSkip = reader.ReadInt32();
                     break;
                 default:
                     reader.Skip();

@@ -55,9 +55,6 @@ internal static class SocketChannelPump
         string socketName,
         ChannelInputFilter? filter = null)
     {
-        // The pump never blocks and sends to the socket at once: it can run on the session's read
-        // loop, which saves a thread hop per chunk.
-        channel.DeliverInline();
         var state = new PumpState(channel, socket, socketResetCode, socketName);
         using var registration = channel.Aborted.Register(static s => ((PumpState)s!).OnChannelAborted(), state);
         var toSocket = ChannelToSocketAsync(state, filter);

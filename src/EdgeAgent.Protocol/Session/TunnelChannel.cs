@@ -12,7 +12,6 @@ internal sealed class TunnelChannel
 {
     private readonly TunnelSession _session;
     private readonly Pipe _inbound;
-    private readonly DeliveryScheduler _delivery;
     private readonly ChannelInput _input;
     private readonly CancellationTokenSource _aborted = new();
     private readonly object _gate = new();
@@ -41,9 +40,8 @@ internal sealed class TunnelChannel
         _window = receiveWindow;
         _receiveAvailable = receiveWindow;
         _sendCredit = sendWindow;
-        _delivery = new DeliveryScheduler();
         _inbound = new Pipe(new PipeOptions(
-            readerScheduler: _delivery,
+            readerScheduler: PipeScheduler.ThreadPool,
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: 0,
             resumeWriterThreshold: 0,
@@ -75,14 +73,6 @@ internal sealed class TunnelChannel
 
     /// <summary>Bytes currently buffered on the receive side (at most the window).</summary>
     public long BufferedBytes => _window - Interlocked.Read(ref _receiveAvailable) - Interlocked.Read(ref _pendingCredit);
-
-    /// <summary>
-    /// Resumes the reader of <see cref="Input"/> on the session's read loop instead of the thread
-    /// pool: one thread hop less per chunk. Only for readers of this library that never block and
-    /// do little before their next await (the socket pumps); application code keeps the hop, so it
-    /// cannot stall the session.
-    /// </summary>
-    internal void DeliverInline() => _delivery.RunInline = true;
 
     /// <summary>Sends <paramref name="data"/>, waiting for credit as needed; optionally half-closes after it.</summary>
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool complete = false, CancellationToken cancellationToken = default)
@@ -436,24 +426,6 @@ internal sealed class TunnelChannel
             var result = await pending;
             _last = result.Buffer;
             return result;
-        }
-    }
-
-    /// <summary>Runs the input's reader continuations on the thread pool, or inline once <see cref="DeliverInline"/> was called.</summary>
-    private sealed class DeliveryScheduler : PipeScheduler
-    {
-        public volatile bool RunInline;
-
-        public override void Schedule(Action<object?> action, object? state)
-        {
-            if (RunInline)
-            {
-                action(state);
-            }
-            else
-            {
-                System.Threading.ThreadPool.UnsafeQueueUserWorkItem(action, state, preferLocal: false);
-            }
         }
     }
 }

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using EdgeAgent.Protocol;
 using EdgeAgent.Testing.Hosting;
 using EdgeAgent.Testing.Network;
+using EdgeAgent.Testing.ProtocolTestHelpers;
 using Microsoft.Extensions.Options;
 
 using EdgeAgent.ControlPlane;
@@ -348,9 +349,14 @@ public sealed partial class ForwardingTests
         await using var listener = await rig.Handle.StartTcpListenerAsync("127.0.0.1", echo.Port);
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint);
-        await FluentActions.Awaiting(() => ReceiveToEndAsync(client)).Should().ThrowAsync<SocketException>();
-        listener.FailedConnections.Should().Be(1);
+
+        // The refusal is quick: the reset can arrive before the connect has completed on this side.
+        await FluentActions.Awaiting(async () =>
+        {
+            await client.ConnectAsync(listener.LocalEndPoint);
+            await ReceiveToEndAsync(client);
+        }).Should().ThrowAsync<SocketException>("the refused connection is reset");
+        await Poll.UntilAsync(() => listener.FailedConnections == 1, "the listener has counted the refusal");
         listener.LastError.Should().BeOfType<EdgeCommandException>().Which.Code.Should().Be(EdgeErrorCodes.Denied);
         echo.Connections.Should().Be(0);
     }

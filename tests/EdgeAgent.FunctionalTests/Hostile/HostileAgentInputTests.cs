@@ -14,6 +14,7 @@ namespace EdgeAgent.FunctionalTests.Hostile;
 /// code, while a well-behaved agent connected throughout keeps getting answers and the
 /// process's memory stays bounded.
 /// </summary>
+[Collection(HeapMeasuringCollection.Name)]
 public sealed class HostileAgentInputTests
 {
     /// <summary>Small limits so that the attacks are cheap to send.</summary>

@@ -14,6 +14,7 @@ namespace EdgeAgent.FunctionalTests.Hostile;
 /// and thousands of failed handshakes, with and without the per-address rate limit.
 /// Set EDGEAGENT_SOAK=1 to multiply the handshake flood by ten.
 /// </summary>
+[Collection(HeapMeasuringCollection.Name)]
 public sealed class HostileUpgradeTests
 {
     private static bool Soak => Environment.GetEnvironmentVariable("EDGEAGENT_SOAK") is "1" or "true";

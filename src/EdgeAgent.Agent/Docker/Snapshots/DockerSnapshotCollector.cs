@@ -239,18 +239,14 @@ internal sealed partial class DockerSnapshotCollector
 
         using var timer = new CancellationTokenSource(timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
-        var wait = signal.WaitToReadAsync(linked.Token).AsTask();
-
-        // The timeout is what an idle agent sees every poll: observe it without throwing (an
-        // exception per poll costs CPU time and touches unwind data). The caller's cancellation
-        // and any other failure still surface from the await below.
-        await ((Task)wait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (wait.IsCanceled && !cancellationToken.IsCancellationRequested)
+        try
+        {
+            return await signal.WaitToReadAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return false;
         }
-
-        return await wait;
     }
 
     /// <summary>Follows the engine's events and signals each one; reconnects when the engine goes away.</summary>

@@ -67,7 +67,7 @@ try
         var after = ProcStat.Read(agentProcess.Id);
         var cpu = (after.CpuSeconds - before.CpuSeconds) / options.IdleSeconds * 100;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"footprint: idle rss {after.RssKiB / 1024.0:F1} MiB (peak {after.PeakRssKiB / 1024.0:F1} MiB) after {options.SettleSeconds + options.IdleSeconds} s connected; idle cpu {cpu:F3} % of one core over {options.IdleSeconds} s ({(after.CpuSeconds - before.CpuSeconds) * 1000:F0} ms); threads {after.Threads}"));
+            $"footprint: idle rss {after.RssKiB / 1024.0:F1} MiB = {after.RssKiB * 1024 / 1e6:F1} MB (anon {after.AnonKiB / 1024.0:F1} MiB, file {after.FileKiB / 1024.0:F1} MiB; peak {after.PeakRssKiB / 1024.0:F1} MiB) after {options.SettleSeconds + options.IdleSeconds} s connected; idle cpu {cpu:F3} % of one core over {options.IdleSeconds} s ({(after.CpuSeconds - before.CpuSeconds) * 1000:F0} ms); threads {after.Threads}"));
     }
 
     var info = await agent.System.GetInfoAsync();

@@ -31,11 +31,16 @@ internal sealed record SmokeOptions(int IdleSeconds, int SettleSeconds, string? 
 }
 
 /// <summary>Memory and CPU time of a process, from /proc.</summary>
-internal sealed record ProcStat(long RssKiB, long PeakRssKiB, double CpuSeconds, int Threads)
+/// <remarks>
+/// <see cref="AnonKiB"/> is the process's private memory (GC heap, stacks, native allocations);
+/// <see cref="FileKiB"/> the pages of the binary and shared libraries it has touched (clean, shared
+/// with the page cache). Both count in the RSS.
+/// </remarks>
+internal sealed record ProcStat(long RssKiB, long PeakRssKiB, long AnonKiB, long FileKiB, double CpuSeconds, int Threads)
 {
     public static ProcStat Read(int pid)
     {
-        long rss = 0, peak = 0;
+        long rss = 0, peak = 0, anon = 0, file = 0;
         var threads = 0;
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
@@ -47,6 +52,14 @@ internal sealed record ProcStat(long RssKiB, long PeakRssKiB, double CpuSeconds,
             {
                 peak = Kib(line);
             }
+            else if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+            {
+                anon = Kib(line);
+            }
+            else if (line.StartsWith("RssFile:", StringComparison.Ordinal))
+            {
+                file = Kib(line);
+            }
             else if (line.StartsWith("Threads:", StringComparison.Ordinal))
             {
                 threads = int.Parse(line["Threads:".Length..].Trim(), CultureInfo.InvariantCulture);
@@ -57,7 +70,7 @@ internal sealed record ProcStat(long RssKiB, long PeakRssKiB, double CpuSeconds,
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return new ProcStat(rss, peak, ticks / (double)Signals.ClockTicksPerSecond, threads);
+        return new ProcStat(rss, peak, anon, file, ticks / (double)Signals.ClockTicksPerSecond, threads);
     }
 
     private static long Kib(string line) =>

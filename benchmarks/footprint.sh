@@ -18,7 +18,9 @@ readonly aot_out="$repo_root/artifacts/footprint/aot" jit_out="$repo_root/artifa
 
 rm -rf "$aot_out" "$jit_out"
 echo "== publish"
-dotnet publish samples/Agent -c Release -r linux-x64 -p:PublishAot=true -p:TreatWarningsAsErrors=true -warnaserror \
+# EDGEAGENT_FOOTPRINT_AOT_ARGS adds publish properties, e.g. "-p:EdgeAgentFixedAddress=true".
+# shellcheck disable=SC2086
+dotnet publish samples/Agent -c Release -r linux-x64 -p:PublishAot=true -p:TreatWarningsAsErrors=true -warnaserror ${EDGEAGENT_FOOTPRINT_AOT_ARGS:-} \
     -o "$aot_out" -nologo -v quiet >/tmp/edgeagent-footprint-aot.log 2>&1 || { tail -n 30 /tmp/edgeagent-footprint-aot.log; exit 1; }
 dotnet publish samples/Agent -c Release -o "$jit_out" -nologo -v quiet >/tmp/edgeagent-footprint-jit.log 2>&1 || { tail -n 30 /tmp/edgeagent-footprint-jit.log; exit 1; }
 dotnet build eng/AgentSmokeHost -c Release -nologo -v quiet >/dev/null

@@ -229,9 +229,10 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
                 await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
-            // The peer is gone; the receive side reports it.
+            // The peer is gone; the receive side reports it. (InvalidOperationException: a direct
+            // send that started as the session was ending overlapped the close.)
         }
         finally
         {

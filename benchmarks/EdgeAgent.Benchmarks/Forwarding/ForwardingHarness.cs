@@ -48,19 +48,13 @@ internal static class ForwardingHarness
     /// </summary>
     private static async Task<int> RunProfileAsync(string direction, int seconds)
     {
-        await using var target = await Child.StartAsync(TargetMode);
-        var ports = target.Ready.Split(' ').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
-        await using var app = await StartControlPlaneAsync();
-        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var enrollment = await app.Services.GetRequiredService<IEdgeAgentEnrollment>().EnrollAsync(new EnrollAgentRequest { Id = "bench" });
-        await using var agentProcess = await Child.StartAsync(AgentMode, url, enrollment.Token);
-        var agent = app.Services.GetRequiredService<IEdgeAgents>()["bench"];
-        await WaitAsync(() => agent.IsConnected, "the agent to connect");
+        await using var rig = await Rig.StartAsync();
+        var (target, agentProcess, agent, url, ports) = (rig.Target, rig.AgentProcess, rig.Agent, rig.Url, rig.Ports);
         Console.WriteLine($"control plane pid {Environment.ProcessId}, agent pid {agentProcess.Id}, target pid {target.Id}");
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
         {
-            var cpuBefore = target.CpuSeconds + agentProcess.CpuSeconds + Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            var cpuBefore = rig.CpuSeconds;
             var rate = direction switch
             {
                 "up" => await UploadAsync(() => TunnelAsync(agent, ports[0]), 1L << 30),
@@ -68,7 +62,7 @@ internal static class ForwardingHarness
                 "ws-up" => double.Parse(await agentProcess.AskAsync($"ws down {url} {1L << 30}"), CultureInfo.InvariantCulture),
                 _ => double.Parse(await agentProcess.AskAsync($"ws up {url} {1L << 30}"), CultureInfo.InvariantCulture),
             };
-            var cpu = target.CpuSeconds + agentProcess.CpuSeconds + Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - cpuBefore;
+            var cpu = rig.CpuSeconds - cpuBefore;
             Console.WriteLine($"{direction} {rate:0} MB/s, {cpu / (1L << 30) * 1e9:0.00} CPU s/GB");
         }
 
@@ -84,16 +78,9 @@ internal static class ForwardingHarness
         Console.WriteLine($"# Forwarding harness ({(quick ? "quick" : "full")}), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         Console.WriteLine($"runtime {RuntimeInformation.FrameworkDescription}, {Environment.ProcessorCount} logical CPUs, server GC {System.Runtime.GCSettings.IsServerGC}");
 
-        await using var target = await Child.StartAsync(TargetMode);
-        var ports = target.Ready.Split(' ').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
-        var (sinkPort, sourcePort, holdPort) = (ports[0], ports[1], ports[2]);
-
-        await using var app = await StartControlPlaneAsync();
-        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var enrollment = await app.Services.GetRequiredService<IEdgeAgentEnrollment>().EnrollAsync(new EnrollAgentRequest { Id = "bench" });
-        await using var agentProcess = await Child.StartAsync(AgentMode, url, enrollment.Token);
-        var agent = app.Services.GetRequiredService<IEdgeAgents>()["bench"];
-        await WaitAsync(() => agent.IsConnected, "the agent to connect");
+        await using var rig = await Rig.StartAsync();
+        var (target, agentProcess, agent, url) = (rig.Target, rig.AgentProcess, rig.Agent, rig.Url);
+        var (sinkPort, sourcePort, holdPort) = (rig.Ports[0], rig.Ports[1], rig.Ports[2]);
 
         // 1. One stream vs a direct loopback TCP copy, both directions.
         Console.WriteLine();
@@ -108,9 +95,9 @@ internal static class ForwardingHarness
         // CPU seconds of all three processes per GB moved: less sensitive to other load on the machine than MB/s.
         async Task Run(Func<Task<double>> run, List<double> rates, List<double> cpu)
         {
-            var before = target.CpuSeconds + agentProcess.CpuSeconds + Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            var before = rig.CpuSeconds;
             rates.Add(await run());
-            var after = target.CpuSeconds + agentProcess.CpuSeconds + Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            var after = rig.CpuSeconds;
             cpu.Add((after - before) / (single / 1e9));
         }
 
@@ -402,6 +389,51 @@ internal static class ForwardingHarness
         while (await Console.In.ReadLineAsync() is { } line && line != "quit")
         {
             Console.WriteLine(line == "gc" ? GC.GetTotalMemory(forceFullCollection: true).ToString(CultureInfo.InvariantCulture) : answer(line) ?? "?");
+        }
+    }
+
+    /// <summary>The three processes of a run: the TCP targets, this one's control plane, and a connected agent.</summary>
+    private sealed class Rig : IAsyncDisposable
+    {
+        private Rig(Child target, WebApplication app, Child agentProcess, IEdgeAgent agent, string url, int[] ports)
+        {
+            (Target, App, AgentProcess, Agent, Url, Ports) = (target, app, agentProcess, agent, url, ports);
+        }
+
+        public Child Target { get; }
+
+        public WebApplication App { get; }
+
+        public Child AgentProcess { get; }
+
+        public IEdgeAgent Agent { get; }
+
+        public string Url { get; }
+
+        /// <summary>The target's sink, source and holder ports.</summary>
+        public int[] Ports { get; }
+
+        /// <summary>CPU time used so far by all three processes, in seconds.</summary>
+        public double CpuSeconds => Target.CpuSeconds + AgentProcess.CpuSeconds + Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+
+        public static async Task<Rig> StartAsync()
+        {
+            var target = await Child.StartAsync(TargetMode);
+            var ports = target.Ready.Split(' ').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+            var app = await StartControlPlaneAsync();
+            var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            var enrollment = await app.Services.GetRequiredService<IEdgeAgentEnrollment>().EnrollAsync(new EnrollAgentRequest { Id = "bench" });
+            var agentProcess = await Child.StartAsync(AgentMode, url, enrollment.Token);
+            var agent = app.Services.GetRequiredService<IEdgeAgents>()["bench"];
+            await WaitAsync(() => agent.IsConnected, "the agent to connect");
+            return new Rig(target, app, agentProcess, agent, url, ports);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await AgentProcess.DisposeAsync();
+            await App.DisposeAsync();
+            await Target.DisposeAsync();
         }
     }
 

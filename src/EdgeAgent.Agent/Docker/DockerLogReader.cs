@@ -236,17 +236,143 @@ internal sealed class DockerLogReader
 
     internal static string ToEngineTime(DateTimeOffset time) => ToEngineTime(LogResumeTracker.ToUnixNanos(time));
 
-    /// <summary>The bytes of one stream's line that has not ended yet, cut at <see cref="MaxLineBytes"/>.</summary>
+    /// <summary>
+    /// The bytes of one stream's line that has not ended yet, cut at <see cref="MaxLineBytes"/>.
+    /// </summary>
+    /// <remarks>
+    /// The engine logs a line longer than its copy buffer as several messages: each but the last is
+    /// exactly <see cref="EnginePieceBytes"/> bytes of text without a line break, and each carries its
+    /// own timestamp prefix. The first message's timestamp stays (it is the line's timestamp); the
+    /// prefixes of the messages that continue the line are removed, so the line comes out as the
+    /// container wrote it.
+    /// </remarks>
     internal sealed class PartialLine
     {
+        /// <summary>The engine's copy buffer: a line longer than this is logged in messages of exactly this many bytes.</summary>
+        public const int EnginePieceBytes = 16 * 1024;
+
+        /// <summary>More bytes than any timestamp prefix ("2024-01-02T03:04:05.123456789Z ").</summary>
+        private const int MaxPrefixBytes = 64;
+
         private readonly MemoryStream _bytes = new();
+        private readonly byte[] _prefix = new byte[MaxPrefixBytes];
         private bool _continuing;
+        private State _state = State.FirstPrefix;
+        private int _seen;     // bytes of the current state: the first prefix seen, or text of the current engine message
+        private int _prefixLength;
+
+        private enum State
+        {
+            FirstPrefix,        // the line's first message, up to and including the space after its timestamp
+            Text,               // the text of the current engine message
+            ContinuationPrefix, // after a full engine piece: the next message's timestamp, to remove
+        }
 
         /// <summary>The timestamp of this stream's last line (continuation pieces carry it on).</summary>
         public long? LastTimestamp { get; set; }
 
-        /// <summary>Appends a segment; adds a piece to <paramref name="output"/> per full cap and when the line ended.</summary>
+        /// <summary>
+        /// Appends a segment of the stream (no line break inside); adds a piece to
+        /// <paramref name="output"/> per full cap and when the line ended.
+        /// </summary>
         public void Feed(ReadOnlySpan<byte> segment, bool lineEnded, List<Piece> output)
+        {
+            while (!segment.IsEmpty)
+            {
+                switch (_state)
+                {
+                    case State.FirstPrefix:
+                    {
+                        var space = segment.IndexOf((byte)' ');
+                        var take = space < 0 ? segment.Length : space + 1;
+                        Append(segment[..take], output);
+                        _seen += take;
+                        segment = segment[take..];
+                        if (space >= 0 || _seen > MaxPrefixBytes)
+                        {
+                            // Without a timestamp within reach the text is taken as it is.
+                            (_state, _seen) = (State.Text, 0);
+                        }
+
+                        break;
+                    }
+
+                    case State.Text:
+                    {
+                        var take = Math.Min(segment.Length, EnginePieceBytes - _seen);
+                        Append(segment[..take], output);
+                        _seen += take;
+                        segment = segment[take..];
+                        if (_seen == EnginePieceBytes)
+                        {
+                            (_state, _prefixLength) = (State.ContinuationPrefix, 0);
+                        }
+
+                        break;
+                    }
+
+                    default:
+                    {
+                        var space = segment.IndexOf((byte)' ');
+                        var part = space < 0 ? segment : segment[..space];
+                        if (_prefixLength + part.Length >= MaxPrefixBytes)
+                        {
+                            // Not a timestamp: the engine did not split here after all.
+                            ReleasePrefix(output);
+                            break;
+                        }
+
+                        part.CopyTo(_prefix.AsSpan(_prefixLength));
+                        _prefixLength += part.Length;
+                        if (space < 0)
+                        {
+                            return; // the rest of the prefix comes with the next segment
+                        }
+
+                        segment = segment[(space + 1)..];
+                        if (TryParseTimestamp(Encoding.ASCII.GetString(_prefix, 0, _prefixLength), out _))
+                        {
+                            (_state, _seen, _prefixLength) = (State.Text, 0, 0);
+                        }
+                        else
+                        {
+                            _prefix[_prefixLength++] = (byte)' ';
+                            ReleasePrefix(output);
+                        }
+
+                        break;
+                    }
+                }
+            }
+
+            if (!lineEnded)
+            {
+                return;
+            }
+
+            if (_state == State.ContinuationPrefix)
+            {
+                ReleasePrefix(output);
+            }
+
+            if (_bytes.Length > 0 || !_continuing)
+            {
+                output.Add(Take());
+            }
+
+            _continuing = false;
+            (_state, _seen, _prefixLength) = (State.FirstPrefix, 0, 0);
+        }
+
+        /// <summary>Bytes held back as a possible timestamp turned out to be text.</summary>
+        private void ReleasePrefix(List<Piece> output)
+        {
+            var held = _prefixLength;
+            Append(_prefix.AsSpan(0, held), output);
+            (_state, _seen, _prefixLength) = (State.Text, held, 0);
+        }
+
+        private void Append(ReadOnlySpan<byte> segment, List<Piece> output)
         {
             while (segment.Length > 0)
             {
@@ -262,20 +388,15 @@ internal sealed class DockerLogReader
                 _continuing = true;
                 segment = segment[room..];
             }
-
-            if (lineEnded && (_bytes.Length > 0 || !_continuing))
-            {
-                output.Add(Take());
-                _continuing = false;
-            }
-            else if (lineEnded)
-            {
-                _continuing = false;
-            }
         }
 
         public void Flush(List<Piece> output)
         {
+            if (_state == State.ContinuationPrefix)
+            {
+                ReleasePrefix(output);
+            }
+
             if (_bytes.Length > 0)
             {
                 output.Add(Take());

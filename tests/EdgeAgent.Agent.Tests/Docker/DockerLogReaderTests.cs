@@ -129,6 +129,46 @@ public sealed class DockerLogReaderTests
         lines.Select(l => l.Index).Should().Equal(0, 0, 1);
     }
 
+    /// <summary>
+    /// The engine logs a line longer than its 16 KiB copy buffer as several messages, each with its
+    /// own timestamp; the reader removes the timestamps of the continuing messages, wherever the
+    /// frames cut them.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(31)]
+    public async Task A_line_the_engine_logged_in_16_KiB_pieces_comes_out_whole(int cutInsidePrefix)
+    {
+        const int Piece = DockerLogReader.PartialLine.EnginePieceBytes;
+        var text = string.Concat(Enumerable.Range(0, 40_000).Select(i => (char)('a' + (i % 26))));
+        var second = $"{T2} {text[Piece..(2 * Piece)]}";
+        var frames = Frames(
+            (1, $"{T1} {text[..Piece]}"),
+            (1, second[..cutInsidePrefix]),
+            (1, second[cutInsidePrefix..]),
+            (1, $"{T2} {text[(2 * Piece)..]}\n"),
+            (1, $"{T2} next\n"));
+
+        var lines = await ReadAsync(frames, (LogCursor?)null);
+
+        lines.Select(l => l.Text).Should().Equal(text, "next");
+        lines[0].TimestampUnixNanos.Should().BeLessThan(lines[1].TimestampUnixNanos, "the line keeps its first piece's timestamp");
+    }
+
+    [Fact]
+    public async Task A_line_of_exactly_one_engine_piece_and_text_that_only_looks_split_are_kept_as_they_are()
+    {
+        const int Piece = DockerLogReader.PartialLine.EnginePieceBytes;
+        var exact = new string('e', Piece);
+        var notATimestamp = new string('n', Piece) + "not-a-timestamp and more";
+        var frames = Frames((1, $"{T1} {exact}\n"), (1, $"{T2} {notATimestamp}\n"), (1, $"{T2} after\n"));
+
+        var lines = await ReadAsync(frames, (LogCursor?)null);
+
+        lines.Select(l => l.Text).Should().Equal(exact, notATimestamp, "after");
+    }
+
     [Fact]
     public void Engine_time_is_seconds_with_nanoseconds()
     {

@@ -29,6 +29,19 @@ public sealed class LogTests : DockerTestBase
         logs.Lines[0].Timestamp.Should().BeCloseTo(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
     }
 
+    /// <summary>The engine logs a 40,000-byte line as three messages with a timestamp each; it comes back as the one line written.</summary>
+    [Fact]
+    public async Task A_line_longer_than_the_engines_16_KiB_buffer_comes_back_whole()
+    {
+        var id = await CreateContainerAsync(["sh", "-c", "i=0; while [ $i -lt 4000 ]; do printf '%09d ' $i; i=$((i+1)); done; echo; echo after"]);
+        await WaitForExitAsync(id);
+
+        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id }, Ct);
+
+        var written = string.Concat(Enumerable.Range(0, 4000).Select(i => i.ToString("D9", System.Globalization.CultureInfo.InvariantCulture) + " "));
+        logs.Lines.Select(l => l.Text).Should().Equal(written, "after");
+    }
+
     [Fact]
     public async Task Logs_of_one_stream_only()
     {

@@ -130,6 +130,7 @@ internal sealed partial class DockerSnapshotCollector
         var changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var events = WatchEventsAsync(changed.Writer, stop.Token);
+        var changes = new SignalWaiter(changed.Reader, _time);
         try
         {
             string? lastHash = null;
@@ -147,7 +148,7 @@ internal sealed partial class DockerSnapshotCollector
 
                 var resendIn = FullResendInterval - (_time.GetUtcNow() - lastSent);
                 var wait = resendIn < PollInterval ? resendIn : PollInterval;
-                if (await WaitAsync(changed.Reader, wait, cancellationToken))
+                if (await changes.WaitAsync(wait, cancellationToken))
                 {
                     // An event: let the burst settle, then capture once for all of it.
                     await Task.Delay(EventDebounce, _time, cancellationToken);
@@ -165,17 +166,18 @@ internal sealed partial class DockerSnapshotCollector
     /// <summary>Samples the running containers' resource usage every <see cref="UsageInterval"/>.</summary>
     public async IAsyncEnumerable<ContainerUsageReport> WatchUsageAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var intervalChanges = new SignalWaiter(_usageIntervalChanged.Reader, _time);
         while (true)
         {
             var interval = UsageInterval;
             if (interval <= TimeSpan.Zero)
             {
-                await _usageIntervalChanged.Reader.WaitToReadAsync(cancellationToken);
+                await intervalChanges.WaitAsync(Timeout.InfiniteTimeSpan, cancellationToken);
                 _usageIntervalChanged.Reader.TryRead(out _);
                 continue;
             }
 
-            if (await WaitAsync(_usageIntervalChanged.Reader, interval, cancellationToken))
+            if (await intervalChanges.WaitAsync(interval, cancellationToken))
             {
                 _usageIntervalChanged.Reader.TryRead(out _);
                 continue; // a new interval: start waiting again with it
@@ -229,23 +231,39 @@ internal sealed partial class DockerSnapshotCollector
         }
     }
 
-    /// <summary>Waits for a signal or the timeout; true when signalled.</summary>
-    private async Task<bool> WaitAsync(ChannelReader<bool> signal, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for a signal on a channel or a timeout, whichever comes first, without throwing when the
+    /// timeout wins (an idle agent times out every poll interval). One wait on the channel stays
+    /// pending across timeouts, so waits do not pile up on the channel.
+    /// </summary>
+    private sealed class SignalWaiter(ChannelReader<bool> signal, TimeProvider time)
     {
-        if (timeout <= TimeSpan.Zero)
-        {
-            return signal.TryPeek(out _);
-        }
+        private Task<bool>? _pending;
 
-        using var timer = new CancellationTokenSource(timeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timer.Token, cancellationToken);
-        try
+        /// <summary>True when signalled (the signal is left to read); false at the timeout.</summary>
+        public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
         {
-            return await signal.WaitToReadAsync(linked.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
+            if (timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+            {
+                return signal.TryPeek(out _);
+            }
+
+            _pending ??= signal.WaitToReadAsync(cancellationToken).AsTask();
+            if (!_pending.IsCompleted && timeout != Timeout.InfiniteTimeSpan)
+            {
+                using var stopDelay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                await Task.WhenAny(_pending, Task.Delay(timeout, time, stopDelay.Token));
+                await stopDelay.CancelAsync();
+                if (!_pending.IsCompleted)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return false;
+                }
+            }
+
+            var pending = _pending;
+            _pending = null;
+            return await pending;
         }
     }
 

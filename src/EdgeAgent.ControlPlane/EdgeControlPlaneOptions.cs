@@ -79,7 +79,10 @@ public sealed class EdgeControlPlaneOptions
     /// </summary>
     public double MaxHandshakesPerSecond { get; set; } = 250.0 * Environment.ProcessorCount;
 
-    /// <summary>Sustained connection attempts allowed per remote address and second; 0 disables the limit. Default 5.</summary>
+    /// <summary>
+    /// Sustained connection attempts allowed per remote address and second (an IPv6 address counts by
+    /// its /64 prefix); 0 disables the limit. Default 5.
+    /// </summary>
     public double HandshakesPerSecondPerAddress { get; set; } = 5;
 
     /// <summary>Connection attempts a remote address may make in a burst. Default 50.</summary>

@@ -88,6 +88,45 @@ public sealed class HandshakeAdmissionTests
     }
 
     [Fact]
+    public async Task While_the_tracked_addresses_are_at_their_bound_every_further_address_shares_one_bucket()
+    {
+        using var limiter = new HandshakeRateLimiter(Options.Create(new EdgeControlPlaneOptions { HandshakesPerSecondPerAddress = 0.01, HandshakeBurstPerAddress = 5 }), NullLogger<HandshakeRateLimiter>.Instance, maxTrackedAddresses: 100);
+        async Task<bool> AttemptFrom(int i)
+        {
+            var context = new DefaultHttpContext();
+            context.Connection.RemoteIpAddress = new System.Net.IPAddress([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]);
+            return await limiter.AllowAsync(context);
+        }
+
+        for (var i = 0; i < 100; i++)
+        {
+            (await AttemptFrom(i)).Should().BeTrue();
+        }
+
+        // A flood of fresh addresses: they share one bucket (burst 5), so the first five pass and the rest are refused.
+        var flood = new List<bool>();
+        for (var i = 100; i < 1100; i++)
+        {
+            flood.Add(await AttemptFrom(i));
+        }
+
+        flood.Count(allowed => allowed).Should().Be(5);
+        limiter.Buckets.Should().Be(101, "100 addresses plus the one shared bucket, however many addresses try");
+    }
+
+    [Theory]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2:ffff:1:2:3", true)]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:3::1", false)]
+    [InlineData("::ffff:192.0.2.7", "192.0.2.7", true)]
+    [InlineData("192.0.2.7", "192.0.2.8", false)]
+    public void IPv6_addresses_count_by_their_64_bit_prefix(string first, string second, bool shared)
+    {
+        var keys = (HandshakeRateLimiter.PartitionKey(System.Net.IPAddress.Parse(first)), HandshakeRateLimiter.PartitionKey(System.Net.IPAddress.Parse(second)));
+
+        (keys.Item1 == keys.Item2).Should().Be(shared);
+    }
+
+    [Fact]
     public async Task A_per_address_bucket_is_refilled_by_the_limiters_heartbeat()
     {
         using var limiter = new HandshakeRateLimiter(Options.Create(new EdgeControlPlaneOptions { HandshakesPerSecondPerAddress = 5, HandshakeBurstPerAddress = 2 }), NullLogger<HandshakeRateLimiter>.Instance);

@@ -221,6 +221,66 @@ public sealed class HostileControlPlaneTests
         logs.Entries.Should().Contain(e => e.Message.Contains(nameof(ProtocolErrorCode.FrameTooLarge), StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The agent's own calls to the control plane (its status snapshots) are bounded by
+    /// <c>EdgeAgent:MaxMessageSize</c>: an answer over it fails that call with <c>too_large</c>, the
+    /// agent resets the channel so the sender stops, and the session keeps serving commands.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Docker")]
+    public async Task An_answer_over_the_agents_MaxMessageSize_fails_that_call_resets_its_channel_and_the_session_keeps_serving()
+    {
+        using var docker = await EdgeAgent.Testing.Docker.DockerTestEnvironment.RequireAsync();
+        using var logs = new CapturingLoggerProvider();
+        var counter = new ExecutionCounter();
+        var reset = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var echo = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var hostile = await HostileControlPlane.StartAsync(async (socket, number, cancel) =>
+        {
+            var transport = new WebSocketTransport(socket, TimeSpan.FromSeconds(2));
+            var pumping = transport.RunAsync(cancel);
+            var (session, _) = await TunnelSession.AcceptAsync(transport, new SessionOptions(), "hostile", _ => null, async channel =>
+            {
+                // Every call the agent makes gets a 4 KiB result, over its 1 KiB limit (no close:
+                // only a reset from the agent can end the channel).
+                await channel.WriteAsync(RpcMessages.EncodeResult(new byte[4096]));
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, channel.Aborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    reset.TrySetResult();
+                }
+            }, cancellationToken: cancel);
+            await using (session)
+            {
+                await reset.Task.WaitAsync(cancel);
+                echo.TrySetResult(await CallAsync(session, ChannelKinds.Command, HostileBytes.CommandHeader("test.echo", ContractSerializer.Serialize(new EchoRequest { Text = "after" }))));
+                await session.Completion.WaitAsync(cancel);
+            }
+
+            await pumping;
+        });
+        await using var agent = TestAgent.Create(hostile.BaseUrl, Token, o => o.MaxMessageSize = 1024, b =>
+        {
+            b.Services.AddSingleton(counter);
+            b.AddCommandHandler<EchoHandler>();
+            b.AddDocker();
+        }, logs);
+        await agent.Host.StartAsync();
+
+        await reset.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        (await echo.Task.WaitAsync(TimeSpan.FromSeconds(20))).Should().Be("result", "the session keeps serving after the refused answer");
+        // The agent logs why it stopped sending snapshots just after it reset the channel.
+        await EdgeAgent.Testing.ProtocolTestHelpers.Poll.UntilAsync(
+            () => logs.Entries.Any(e => e.Message.Contains("over the limit of 1024 bytes (MaxMessageSize)", StringComparison.Ordinal)),
+            "the agent has logged the refused answer and its limit");
+        hostile.ScenarioFailures.Should().BeEmpty();
+        AssertAgentAlive(agent);
+        hostile.Connections.Should().Be(1, "the refused answer did not cost the connection");
+    }
+
     private static IEnumerable<(string Name, uint Kind, byte[] Header)> HostileCommands()
     {
         byte[] Header(MessagePackBody body)

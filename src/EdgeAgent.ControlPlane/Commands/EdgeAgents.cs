@@ -41,12 +41,12 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
 
     /// <summary>The agent's live session, resolved at each call.</summary>
     /// <exception cref="EdgeAgentNotConnectedException">The agent has no live session.</exception>
-    private SessionCommandInvoker Connect() =>
-        new(Session(), defaultTimeout, time, maxMessageSize);
-
-    /// <inheritdoc cref="Connect"/>
     private Protocol.Session.TunnelSession Session() =>
         registry.GetSession(agentId) ?? throw new EdgeAgentNotConnectedException(agentId);
+
+    /// <summary>How a call goes out: its key, the caller's timeout or the default, this handle's message limit.</summary>
+    private RpcCallOptions CallOptions(string command, string idempotencyKey, EdgeCommandOptions? options) =>
+        RpcCallOptions.For(command, idempotencyKey, options, defaultTimeout, maxMessageSize);
 
     public async Task<TResponse> InvokeAsync<TRequest, TResponse>(string command, TRequest request, EdgeCommandOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -54,8 +54,7 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
         var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, trusted, cancellationToken);
         try
         {
-            var call = new RpcCallOptions(command, invocation.IdempotencyKey, options?.Timeout ?? defaultTimeout, maxMessageSize);
-            var result = await RpcClient.InvokeAsync(Session(), call, payload, time, cancellationToken);
+            var result = await RpcClient.InvokeAsync(Session(), CallOptions(command, invocation.IdempotencyKey, options), payload, time, cancellationToken);
             var response = ContractSerializer.DeserializeResponse<TResponse>(result, command);
             await invocation.CompleteAsync(null);
             return response;
@@ -74,9 +73,7 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
         Exception? failure = null;
         try
         {
-            var invoker = Connect();
-            var session = invoker.Session;
-            await using var items = RpcClient.StreamAsync(session, invoker.CallOptions(command, options, keyed: false), payload, time, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            await using var items = RpcClient.StreamAsync(Session(), CallOptions(command, options?.IdempotencyKey ?? "", options), payload, time, cancellationToken).GetAsyncEnumerator(cancellationToken);
             while (true)
             {
                 try
@@ -107,9 +104,7 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
         var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, trusted, cancellationToken);
         try
         {
-            var invoker = Connect();
-            var session = invoker.Session;
-            var channel = await RpcClient.OpenDuplexAsync(session, invoker.CallOptions(command, options, keyed: false), payload, time, cancellationToken);
+            var channel = await RpcClient.OpenDuplexAsync(Session(), CallOptions(command, options?.IdempotencyKey ?? "", options), payload, time, cancellationToken);
             await invocation.CompleteAsync(null);
             return new Protocol.Session.ChannelStream(channel);
         }

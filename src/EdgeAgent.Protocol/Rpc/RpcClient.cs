@@ -8,7 +8,12 @@ namespace EdgeAgent.Protocol.Rpc;
 /// <param name="IdempotencyKey">The key the callee deduplicates on; empty for none.</param>
 /// <param name="Timeout">How long the caller waits; also sent as the callee's deadline.</param>
 /// <param name="MaxMessageSize">The largest response message (a result or one streamed item) the caller accepts.</param>
-internal readonly record struct RpcCallOptions(string Name, string IdempotencyKey, TimeSpan Timeout, int MaxMessageSize = RpcMessages.DefaultMaxMessageSize);
+internal readonly record struct RpcCallOptions(string Name, string IdempotencyKey, TimeSpan Timeout, int MaxMessageSize = RpcMessages.DefaultMaxMessageSize)
+{
+    /// <summary>A call's options: the caller's timeout when it states one, else <paramref name="defaultTimeout"/>.</summary>
+    public static RpcCallOptions For(string name, string idempotencyKey, EdgeCommandOptions? options, TimeSpan defaultTimeout, int maxMessageSize) =>
+        new(name, idempotencyKey, options?.Timeout ?? defaultTimeout, maxMessageSize);
+}
 
 /// <summary>
 /// The calling side of commands over a <see cref="TunnelSession"/>: unary, server-streaming and

@@ -139,6 +139,18 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
                     failure = ex;
                 }
 
+                var delay = _retryPolicy.NextRetryDelay(new EdgeRetryContext
+                {
+                    PreviousRetryCount = retries,
+                    ElapsedTime = _time.GetUtcNow() - disconnectedAt,
+                    RetryReason = failure,
+                    CredentialRejected = credentialRejected,
+                    ServerRequestedDelay = retryAfter,
+                });
+
+                // The state moves first, then the flags that say why: an observer that sees
+                // CredentialRejected must never still read Connected.
+                SetState(delay is null ? EdgeAgentState.Stopped : EdgeAgentState.Reconnecting, failure is null ? "The connection closed." : Describe(failure));
                 Volatile.Write(ref _credentialRejected, credentialRejected);
                 if (failure is not null)
                 {
@@ -154,14 +166,6 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
                     }
                 }
 
-                var delay = _retryPolicy.NextRetryDelay(new EdgeRetryContext
-                {
-                    PreviousRetryCount = retries,
-                    ElapsedTime = _time.GetUtcNow() - disconnectedAt,
-                    RetryReason = failure,
-                    CredentialRejected = credentialRejected,
-                    ServerRequestedDelay = retryAfter,
-                });
                 if (delay is null)
                 {
                     AgentLog.RetryPolicyGaveUp(_logger, retries);
@@ -169,7 +173,6 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
                 }
 
                 retries++;
-                SetState(EdgeAgentState.Reconnecting, failure is null ? "The connection closed." : Describe(failure));
                 AgentLog.Reconnecting(_logger, delay.Value.TotalSeconds, retries);
                 await Task.Delay(delay.Value, _time, stoppingToken);
             }

@@ -67,14 +67,21 @@ public sealed class CredentialTests
         using var logs = new CapturingLoggerProvider();
         await using var controlPlane = await TestControlPlane.StartAsync();
         var token = await controlPlane.EnrollAsync("agent-r");
-        await using var agent = await TestAgent.StartAsync(controlPlane.BaseUrl, token, logs: logs);
+
+        // The policy runs between the end of a connection and the next attempt, and takes its
+        // time: what an observer reads meanwhile must be consistent (a refused credential is
+        // never reported by an agent that still reads Connected).
+        var policy = new ObservingPolicy();
+        await using var agent = await TestAgent.StartAsync(controlPlane.BaseUrl, token, logs: logs, build: b => b.Services.AddSingleton<IEdgeRetryPolicy>(policy));
+        policy.Connection = agent.Connection;
         await controlPlane.WaitForStateAsync("agent-r", EdgeAgentConnectionState.Connected);
 
         await controlPlane.Enrollment.RevokeAsync("agent-r");
 
         controlPlane.Registry.IsConnected("agent-r").Should().BeFalse();
         await WaitUntilAsync(() => agent.Connection.CredentialRejected);
-        agent.Connection.State.Should().NotBe(EdgeAgentState.Connected);
+        agent.Connection.State.Should().Be(EdgeAgentState.Reconnecting);
+        policy.Seen.Should().NotBeEmpty().And.NotContain((true, EdgeAgentState.Connected));
         var health = await agent.Host.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>().CheckHealthAsync();
         health.Status.Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy);
         logs.Messages.Should().Contain(m => m.Contains("refused the credential", StringComparison.Ordinal));
@@ -133,6 +140,26 @@ public sealed class CredentialTests
             }
 
             await Task.Delay(20);
+        }
+    }
+
+    private sealed class ObservingPolicy : IEdgeRetryPolicy
+    {
+        public IEdgeAgentConnection? Connection { get; set; }
+
+        public System.Collections.Concurrent.ConcurrentQueue<(bool CredentialRejected, EdgeAgentState State)> Seen { get; } = new();
+
+        public TimeSpan? NextRetryDelay(EdgeRetryContext context)
+        {
+            if (Connection is { } connection)
+            {
+                // Read twice around a pause, so a flag written just before the policy ran is seen.
+                Seen.Enqueue((connection.CredentialRejected, connection.State));
+                Thread.Sleep(50);
+                Seen.Enqueue((connection.CredentialRejected, connection.State));
+            }
+
+            return TimeSpan.FromSeconds(30);
         }
     }
 }

@@ -77,6 +77,27 @@ public sealed class ControlPlaneUnitTests
     }
 
     [Fact]
+    public async Task The_in_memory_audit_trail_keeps_the_most_recent_records_with_ids_that_never_repeat()
+    {
+        var store = new EdgeAgent.ControlPlane.Storage.InMemoryAuditStore(capacity: 5);
+        var at = DateTimeOffset.UnixEpoch;
+        for (var i = 1; i <= 12; i++)
+        {
+            var stored = await store.AppendAsync(new EdgeAuditRecord { Event = "command", AgentId = i % 2 == 0 ? "even" : "odd", Timestamp = at.AddSeconds(i), Detail = i.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            stored.Id.Should().Be(i);
+        }
+
+        // Only the last five are kept (8..12); the ids the reader sees continue, with a gap before them.
+        (await store.QueryAsync(new EdgeAuditQuery())).Select(r => r.Id).Should().Equal(8, 9, 10, 11, 12);
+        (await store.QueryAsync(new EdgeAuditQuery { AfterId = 3 })).Select(r => r.Id).Should().Equal(8, 9, 10, 11, 12);
+        (await store.QueryAsync(new EdgeAuditQuery { AfterId = 9, PageSize = 2 })).Select(r => r.Id).Should().Equal(10, 11);
+        (await store.QueryAsync(new EdgeAuditQuery { AfterId = 12 })).Should().BeEmpty();
+        (await store.QueryAsync(new EdgeAuditQuery { AgentId = "even" })).Select(r => r.Detail).Should().Equal("8", "10", "12");
+        (await store.QueryAsync(new EdgeAuditQuery { From = at.AddSeconds(10), To = at.AddSeconds(12) })).Select(r => r.Id).Should().Equal(10, 11);
+        FluentActions.Invoking(() => new EdgeAgent.ControlPlane.Storage.InMemoryAuditStore(0)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
     public void An_in_memory_sqlite_connection_string_is_refused_with_a_clear_message() =>
         FluentActions.Invoking(() => new SqliteDatabase("Data Source=:memory:")).Should().Throw<ArgumentException>().WithMessage("*file*");
 }

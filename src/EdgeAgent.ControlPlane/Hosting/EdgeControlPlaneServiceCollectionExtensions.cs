@@ -17,7 +17,8 @@ public static class EdgeControlPlaneServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the control plane: agent registry, enrollment, typed commands, audit. Stores default
-    /// to memory; call <c>UseSqlite(...)</c> for durable storage. Safe to call more than once.
+    /// to memory (the audit trail there keeps only its most recent 10,000 records); call
+    /// <c>UseSqlite(...)</c> for durable storage. Safe to call more than once.
     /// Map the agent endpoint with <c>app.MapEdgeAgents()</c>.
     /// </summary>
     /// <param name="services">The application's services.</param>

@@ -186,6 +186,7 @@ internal static class RpcMessages
     /// message, and the sender may be waiting for the credit of exactly those bytes.
     /// </remarks>
     /// <exception cref="EdgeCommandException">The message is malformed, or code <see cref="EdgeErrorCodes.TooLarge"/> when its length prefix is over <paramref name="maxMessageSize"/> (checked before anything is buffered).</exception>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<RpcMessage?> ReadAsync(PipeReader input, int maxMessageSize, CancellationToken cancellationToken)
     {
         byte[]? partial = null;

@@ -11,10 +11,15 @@ namespace EdgeAgent.Protocol.Session;
 internal sealed class TunnelChannel
 {
     private readonly TunnelSession _session;
-    private readonly Pipe _inbound;
-    private readonly ChannelInput _input;
-    private readonly CancellationTokenSource _aborted = new();
     private readonly object _gate = new();
+
+    // Created on first use: a unary command's callee never reads its input, and a caller that
+    // never looks at Aborted needs no token source (both are most of a short channel's cost).
+    private Pipe? _inbound;
+    private ChannelInput? _input;
+    private CancellationTokenSource? _aborted;
+    private bool _inboundEnded;          // the writer's end, recorded before the pipe existed
+    private Exception? _inboundError;
     private readonly int _window;
 
     // Send side: credit granted by the peer.
@@ -40,15 +45,27 @@ internal sealed class TunnelChannel
         _window = receiveWindow;
         _receiveAvailable = receiveWindow;
         _sendCredit = sendWindow;
-        _inbound = new Pipe(new PipeOptions(
-            readerScheduler: PipeScheduler.ThreadPool,
-            writerScheduler: PipeScheduler.Inline,
-            pauseWriterThreshold: 0,
-            resumeWriterThreshold: 0,
-            minimumSegmentSize: Math.Min(receiveWindow, 64 * 1024),
-            useSynchronizationContext: false));
-        _input = new ChannelInput(this, _inbound.Reader);
     }
+
+    private static readonly PipeOptions LargeWindowPipeOptions = CreatePipeOptions(64 * 1024);
+
+    /// <summary>
+    /// The options of a channel's inbound pipe for a given receive window: shared by every
+    /// channel of a session, and by all sessions whose window is 64 KiB or more.
+    /// </summary>
+    internal static PipeOptions PipeOptionsFor(int receiveWindow) =>
+        receiveWindow >= 64 * 1024 ? LargeWindowPipeOptions : CreatePipeOptions(receiveWindow);
+
+    private static PipeOptions CreatePipeOptions(int receiveWindow) => new(
+        readerScheduler: PipeScheduler.ThreadPool,
+        writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: 0,
+        resumeWriterThreshold: 0,
+        minimumSegmentSize: Math.Min(receiveWindow, 64 * 1024),
+        useSynchronizationContext: false);
+
+    /// <summary>The session the channel belongs to.</summary>
+    internal TunnelSession Session => _session;
 
     /// <summary>The channel id; odd ids are opened by the connecting side, even ids by the accepting side.</summary>
     public uint Id { get; }
@@ -63,10 +80,43 @@ internal sealed class TunnelChannel
     public ReadOnlyMemory<byte> OpenPayload { get; }
 
     /// <summary>The bytes the peer sent, flow-controlled: consuming them returns credit to the peer.</summary>
-    public PipeReader Input => _input;
+    public PipeReader Input
+    {
+        get
+        {
+            if (Volatile.Read(ref _input) is { } input)
+            {
+                return input;
+            }
+
+            lock (_gate)
+            {
+                return _input ??= new ChannelInput(this, InboundLocked().Reader);
+            }
+        }
+    }
 
     /// <summary>Cancelled when the channel is reset by either side or the session ends.</summary>
-    public CancellationToken Aborted => _aborted.Token;
+    public CancellationToken Aborted
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (_aborted is null)
+                {
+                    if (AbortReason is not null)
+                    {
+                        return new CancellationToken(canceled: true);
+                    }
+
+                    _aborted = new CancellationTokenSource();
+                }
+
+                return _aborted.Token;
+            }
+        }
+    }
 
     /// <summary>Why the channel was aborted, when it was.</summary>
     public ProtocolException? AbortReason { get; private set; }
@@ -212,7 +262,7 @@ internal sealed class TunnelChannel
             }
             else
             {
-                var writer = _inbound.Writer;
+                var writer = InboundLocked().Writer;
                 foreach (var segment in payload)
                 {
                     writer.Write(segment.Span);
@@ -260,9 +310,9 @@ internal sealed class TunnelChannel
 
             _remoteClosed = true;
             done = _localClosed;
+            EndInboundLocked(null);
         }
 
-        _inbound.Writer.Complete();
         if (done)
         {
             _session.RemoveChannel(this);
@@ -284,6 +334,7 @@ internal sealed class TunnelChannel
     internal void Abort(ProtocolException reason)
     {
         TaskCompletionSource? waiter;
+        CancellationTokenSource? aborted;
         lock (_gate)
         {
             if (AbortReason is not null)
@@ -296,13 +347,15 @@ internal sealed class TunnelChannel
             _remoteClosed = true;
             waiter = _creditWaiter;
             _creditWaiter = null;
+            aborted = _aborted;
         }
 
         // Cancel first, then wake blocked writers and the reader: whoever observes the abort
-        // through a failed read or write finds Aborted (and the tokens linked to it) already cancelled.
+        // through a failed read or write finds Aborted (and the tokens linked to it) already
+        // cancelled. A token asked for from now on is cancelled from the start.
         try
         {
-            _aborted.Cancel();
+            aborted?.Cancel();
         }
         catch (AggregateException)
         {
@@ -310,12 +363,45 @@ internal sealed class TunnelChannel
         }
 
         waiter?.TrySetResult();
-        _inbound.Writer.Complete(reason.Code == ProtocolErrorCode.None ? null : reason);
+        lock (_gate)
+        {
+            EndInboundLocked(reason.Code == ProtocolErrorCode.None ? null : reason);
+        }
 
         _session.RemoveChannel(this);
     }
 
     internal bool TryMarkRemoved() => Interlocked.Exchange(ref _removed, 1) == 0;
+
+    /// <summary>The inbound pipe, created on first use; one that starts after the end is ended at once.</summary>
+    private Pipe InboundLocked()
+    {
+        if (_inbound is null)
+        {
+            _inbound = new Pipe(_session.ChannelPipeOptions);
+            if (_inboundEnded)
+            {
+                _inbound.Writer.Complete(_inboundError);
+            }
+        }
+
+        return _inbound;
+    }
+
+    /// <summary>Ends the inbound side once (close or abort, whichever comes first).</summary>
+    private void EndInboundLocked(Exception? error)
+    {
+        if (_inboundEnded)
+        {
+            return;
+        }
+
+        _inboundEnded = true;
+        _inboundError = error;
+
+        // The reader's continuation runs on the thread pool (readerScheduler), never inline here.
+        _inbound?.Writer.Complete(error);
+    }
 
     // ---- Called by the input reader. ----
 
@@ -421,6 +507,7 @@ internal sealed class TunnelChannel
             return false;
         }
 
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
         private async ValueTask<ReadResult> Awaited(ValueTask<ReadResult> pending)
         {
             var result = await pending;

@@ -69,6 +69,7 @@ internal sealed class TunnelSession : IAsyncDisposable
         _time = time;
         _logger = logger;
         _nextLocalId = isConnector ? 1u : 2u;
+        ChannelPipeOptions = TunnelChannel.PipeOptionsFor(options.InitialWindow);
         _openSlots = new SemaphoreSlim(Math.Max(1, remote.MaxChannels));
         _lastReceivedTicks = time.GetUtcNow().UtcTicks;
         MaxOutboundDataChunk = Math.Max(1, Math.Min(options.MaxDataChunk, remote.MaxFrameSize - FrameWriter.MaxDataFrameOverhead));
@@ -343,6 +344,9 @@ internal sealed class TunnelSession : IAsyncDisposable
     }
 
     // ------------------------------------------------------------------ channels
+
+    /// <summary>The options of this session's channel inbound pipes.</summary>
+    internal PipeOptions ChannelPipeOptions { get; }
 
     /// <summary>Opens a channel, sending <paramref name="payload"/> in the open frame.</summary>
     /// <exception cref="ProtocolException">The session is closing or closed, or too many opens are pending.</exception>
@@ -965,19 +969,22 @@ internal sealed class TunnelSession : IAsyncDisposable
             _remoteOpenCount++;
         }
 
-        var handler = _channelHandler;
-        _ = Task.Run(async () =>
+        // Off the read loop, with the session's execution context (as Task.Run would, without
+        // its closure, delegate and unwrap promise per channel).
+        ThreadPool.QueueUserWorkItem(static channel => _ = channel.Session.RunChannelHandlerAsync(channel), channel, preferLocal: false);
+    }
+
+    private async Task RunChannelHandlerAsync(TunnelChannel channel)
+    {
+        try
         {
-            try
-            {
-                await handler(channel);
-            }
-            catch (Exception ex)
-            {
-                ProtocolLog.ChannelHandlerFailed(_logger, channel.Id, ex);
-                channel.Reset(ProtocolErrorCode.InternalError, "The channel handler failed.");
-            }
-        });
+            await _channelHandler!(channel);
+        }
+        catch (Exception ex)
+        {
+            ProtocolLog.ChannelHandlerFailed(_logger, channel.Id, ex);
+            channel.Reset(ProtocolErrorCode.InternalError, "The channel handler failed.");
+        }
     }
 
     private void QueuePong(ulong value)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using EdgeAgent.Protocol.Frames;
 using EdgeAgent.Protocol.Session;
 
 namespace EdgeAgent.Protocol.Rpc;
@@ -33,11 +34,12 @@ internal static class RpcClient
         using var forward = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), deadline)
             : default;
-        var channel = await OpenAsync(session, call, payload, closeOutput: true, time, deadline.Token, deadline, cancellationToken);
+        // The answer is one message: collected whole (no pipe), at most one over-limit length prefix more.
+        var channel = await OpenAsync(session, call, payload, closeOutput: true, time, deadline.Token, deadline, cancellationToken, collectInputLimit: call.MaxMessageSize + FrameReader.PrefixLength);
         try
         {
-            var message = await RpcMessages.ReadAsync(channel.Input, call.MaxMessageSize, deadline.Token);
-            return ToResult(message, call.Name);
+            var answer = await channel.ReadCollectedAsync(deadline.Token);
+            return ToResult(RpcMessages.ParseFirst(answer, call.MaxMessageSize), call.Name);
         }
         catch (Exception ex) when (Translate(ex, channel, call, deadline, cancellationToken) is { } translated)
         {
@@ -45,7 +47,7 @@ internal static class RpcClient
         }
         finally
         {
-            await channel.Input.CompleteAsync();
+            channel.EndCollecting();
         }
     }
 
@@ -142,14 +144,14 @@ internal static class RpcClient
         }
     }
 
-    private static async Task<TunnelChannel> OpenAsync(TunnelSession session, RpcCallOptions call, ReadOnlyMemory<byte> payload, bool closeOutput, TimeProvider time, CancellationToken token, CancellationTokenSource deadline, CancellationToken callerToken)
+    private static async Task<TunnelChannel> OpenAsync(TunnelSession session, RpcCallOptions call, ReadOnlyMemory<byte> payload, bool closeOutput, TimeProvider time, CancellationToken token, CancellationTokenSource deadline, CancellationToken callerToken, int collectInputLimit = 0)
     {
         var deadlineMs = call.Timeout == Timeout.InfiniteTimeSpan ? 0 : (time.GetUtcNow() + call.Timeout).ToUnixTimeMilliseconds();
         var header = new RpcRequestHeader(call.Name, call.IdempotencyKey, deadlineMs, payload).Encode();
         TunnelChannel channel;
         try
         {
-            channel = await session.OpenChannelAsync(ChannelKinds.Command, header, closeOutput, token);
+            channel = await session.OpenChannelAsync(ChannelKinds.Command, header, closeOutput, collectInputLimit, token);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !callerToken.IsCancellationRequested)
         {

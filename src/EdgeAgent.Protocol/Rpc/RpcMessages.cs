@@ -252,6 +252,25 @@ internal static class RpcMessages
         }
     }
 
+    /// <summary>
+    /// The first message of a whole input (a unary command's collected answer), or null when it is
+    /// empty. The payload is a slice of <paramref name="input"/>, not a copy; bytes after the
+    /// message are ignored, as <see cref="ReadAsync"/> leaves them unread.
+    /// </summary>
+    /// <exception cref="EdgeCommandException">The message is malformed, incomplete, or over <paramref name="maxMessageSize"/> (<see cref="EdgeErrorCodes.TooLarge"/>).</exception>
+    public static RpcMessage? ParseFirst(ReadOnlyMemory<byte> input, int maxMessageSize)
+    {
+        if (input.IsEmpty)
+        {
+            return null;
+        }
+
+        var buffer = new ReadOnlySequence<byte>(input);
+        return TryParse(ref buffer, maxMessageSize, out var message, copyPayload: false)
+            ? message
+            : throw new EdgeCommandException(EdgeErrorCodes.Unavailable, "The response ended in the middle of a message.");
+    }
+
     private static uint ReadPrefix(in ReadOnlySequence<byte> buffer)
     {
         Span<byte> prefix = stackalloc byte[FrameReader.PrefixLength];
@@ -259,7 +278,7 @@ internal static class RpcMessages
         return BinaryPrimitives.ReadUInt32BigEndian(prefix);
     }
 
-    private static bool TryParse(ref ReadOnlySequence<byte> buffer, int maxMessageSize, out RpcMessage message)
+    private static bool TryParse(ref ReadOnlySequence<byte> buffer, int maxMessageSize, out RpcMessage message, bool copyPayload = true)
     {
         message = default;
         if (buffer.Length < FrameReader.PrefixLength)
@@ -300,7 +319,8 @@ internal static class RpcMessages
             {
                 case RpcMessageKind.Result:
                 case RpcMessageKind.Item:
-                    var payload = count >= 2 && !reader.TryReadNil() ? (reader.ReadBytes() ?? default).ToArray() : [];
+                    var bytes = count >= 2 && !reader.TryReadNil() ? reader.ReadBytes() ?? default : default;
+                    ReadOnlyMemory<byte> payload = copyPayload || !bytes.IsSingleSegment ? bytes.ToArray() : bytes.First;
                     message = new RpcMessage(kind, payload, null, null);
                     break;
                 case RpcMessageKind.Error:

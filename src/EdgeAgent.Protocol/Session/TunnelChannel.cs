@@ -20,6 +20,13 @@ internal sealed class TunnelChannel
     private CancellationTokenSource? _aborted;
     private bool _inboundEnded;          // the writer's end, recorded before the pipe existed
     private Exception? _inboundError;
+
+    // Collect mode (the caller of a unary command): the input is gathered whole into one array of
+    // at most _collectLimit bytes, with its credit returned on arrival; no pipe, no reader.
+    private readonly int _collectLimit;
+    private readonly TaskCompletionSource<ReadOnlyMemory<byte>>? _collectedDone;
+    private byte[]? _collected;
+    private int _collectedLength;
     private readonly int _window;
 
     // Send side: credit granted by the peer.
@@ -35,8 +42,14 @@ internal sealed class TunnelChannel
     private volatile bool _inputCompleted;
     private int _removed;
 
-    internal TunnelChannel(TunnelSession session, uint id, bool openedLocally, uint kind, ReadOnlyMemory<byte> openPayload, int receiveWindow, int sendWindow)
+    internal TunnelChannel(TunnelSession session, uint id, bool openedLocally, uint kind, ReadOnlyMemory<byte> openPayload, int receiveWindow, int sendWindow, int collectLimit = 0)
     {
+        if (collectLimit > 0)
+        {
+            _collectLimit = collectLimit;
+            _collectedDone = new TaskCompletionSource<ReadOnlyMemory<byte>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
         _session = session;
         Id = id;
         OpenedLocally = openedLocally;
@@ -87,6 +100,11 @@ internal sealed class TunnelChannel
             if (Volatile.Read(ref _input) is { } input)
             {
                 return input;
+            }
+
+            if (_collectLimit > 0)
+            {
+                throw new InvalidOperationException("This channel's input is collected whole (ReadCollectedAsync), not read as a stream.");
             }
 
             lock (_gate)
@@ -186,6 +204,24 @@ internal sealed class TunnelChannel
         Abort(new ProtocolException(code, message));
     }
 
+    /// <summary>
+    /// In collect mode: the whole input, once the peer closed its side, or the first
+    /// collect-limit bytes as soon as more than that arrived (the rest is dropped). Empty when the
+    /// peer closed without sending anything, or the channel was ended with no error.
+    /// </summary>
+    /// <exception cref="ProtocolException">The channel was reset or the session was lost.</exception>
+    public Task<ReadOnlyMemory<byte>> ReadCollectedAsync(CancellationToken cancellationToken) =>
+        (_collectedDone ?? throw new InvalidOperationException("The channel is not in collect mode.")).Task.WaitAsync(cancellationToken);
+
+    /// <summary>In collect mode: nothing more is wanted; later input is dropped and its credit returned.</summary>
+    public void EndCollecting()
+    {
+        lock (_gate)
+        {
+            _inputCompleted = true;
+        }
+    }
+
     private async ValueTask<long> WaitForCreditAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -236,6 +272,7 @@ internal sealed class TunnelChannel
 
     internal void OnData(in ReadOnlySequence<byte> payload)
     {
+        ReadOnlyMemory<byte>? overLimit = null;
         var length = payload.Length;
         if (length > Interlocked.Read(ref _receiveAvailable))
         {
@@ -260,6 +297,14 @@ internal sealed class TunnelChannel
             {
                 // Nobody reads any more: drop the bytes and give the credit straight back below.
             }
+            else if (_collectLimit > 0)
+            {
+                // Gathered, not buffered in the window: the credit goes straight back below.
+                if (Collect(payload))
+                {
+                    overLimit = CollectedLocked();
+                }
+            }
             else
             {
                 var writer = InboundLocked().Writer;
@@ -279,8 +324,40 @@ internal sealed class TunnelChannel
             }
         }
 
+        if (overLimit is { } collected)
+        {
+            _collectedDone!.TrySetResult(collected);
+        }
+
         OnConsumed(length);
     }
+
+    /// <summary>Appends to the collected input (under the gate); true when the limit was reached and collecting ended.</summary>
+    private bool Collect(in ReadOnlySequence<byte> payload)
+    {
+        var take = (int)Math.Min(payload.Length, _collectLimit - _collectedLength);
+        var needed = _collectedLength + take;
+        if (_collected is null)
+        {
+            _collected = new byte[needed];
+        }
+        else if (needed > _collected.Length)
+        {
+            Array.Resize(ref _collected, (int)Math.Min(_collectLimit, Math.Max(needed, 2L * _collected.Length)));
+        }
+
+        payload.Slice(0, take).CopyTo(_collected.AsSpan(_collectedLength));
+        _collectedLength = needed;
+        if (take < payload.Length)
+        {
+            _inputCompleted = true;
+            return true;
+        }
+
+        return false;
+    }
+
+    private ReadOnlyMemory<byte> CollectedLocked() => _collected is null ? default : _collected.AsMemory(0, _collectedLength);
 
     internal void OnWindowUpdate(ulong increment)
     {
@@ -312,6 +389,8 @@ internal sealed class TunnelChannel
             done = _localClosed;
             EndInboundLocked(null);
         }
+
+        FinishCollecting(null);
 
         if (done)
         {
@@ -368,6 +447,8 @@ internal sealed class TunnelChannel
             EndInboundLocked(reason.Code == ProtocolErrorCode.None ? null : reason);
         }
 
+        FinishCollecting(reason.Code == ProtocolErrorCode.None ? null : reason);
+
         _session.RemoveChannel(this);
     }
 
@@ -386,6 +467,37 @@ internal sealed class TunnelChannel
         }
 
         return _inbound;
+    }
+
+    /// <summary>In collect mode, completes the collected input at the end of the inbound side (once).</summary>
+    private void FinishCollecting(ProtocolException? error)
+    {
+        if (_collectedDone is null)
+        {
+            return;
+        }
+
+        ReadOnlyMemory<byte> collected;
+        lock (_gate)
+        {
+            if (_inputCompleted)
+            {
+                return;
+            }
+
+            _inputCompleted = true;
+            collected = CollectedLocked();
+        }
+
+        // Asynchronous continuations: the caller never runs on the read loop.
+        if (error is null)
+        {
+            _collectedDone.TrySetResult(collected);
+        }
+        else
+        {
+            _collectedDone.TrySetException(error);
+        }
     }
 
     /// <summary>Ends the inbound side once (close or abort, whichever comes first).</summary>

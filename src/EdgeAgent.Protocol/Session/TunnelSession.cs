@@ -359,7 +359,15 @@ internal sealed class TunnelSession : IAsyncDisposable
     /// has nothing more to send), saving a flush and a transport message.
     /// </summary>
     /// <exception cref="ProtocolException">The session is closing or closed, or too many opens are pending.</exception>
-    public async ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, bool completeWrites, CancellationToken cancellationToken = default)
+    public ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, bool completeWrites, CancellationToken cancellationToken = default) =>
+        OpenChannelAsync(kind, payload, completeWrites, collectInputLimit: 0, cancellationToken);
+
+    /// <summary>
+    /// Opens a channel as above; with a <paramref name="collectInputLimit"/> above 0 its input is
+    /// not a stream but gathered whole, up to that many bytes (<see cref="TunnelChannel.ReadCollectedAsync"/>):
+    /// the answer of a unary command, without a pipe and a reader per call.
+    /// </summary>
+    public async ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, bool completeWrites, int collectInputLimit, CancellationToken cancellationToken = default)
     {
         if (payload.Length + 32 > _remote.MaxFrameSize)
         {
@@ -390,7 +398,7 @@ internal sealed class TunnelSession : IAsyncDisposable
             await WriteAsync(
                 static (output, state) =>
                 {
-                    var channel = state.Session.AddLocalChannel(state.Kind, state.Payload);
+                    var channel = state.Session.AddLocalChannel(state.Kind, state.Payload, state.CollectInputLimit);
                     state.Opened.Value = channel;
                     FrameWriter.WriteOpen(output, channel.Id, state.Kind, state.Payload.Span);
                     if (state.CompleteWrites)
@@ -398,7 +406,7 @@ internal sealed class TunnelSession : IAsyncDisposable
                         FrameWriter.WriteClose(output, channel.Id);
                     }
                 },
-                (Session: this, Opened: opened, Kind: kind, Payload: payload, CompleteWrites: completeWrites),
+                (Session: this, Opened: opened, Kind: kind, Payload: payload, CompleteWrites: completeWrites, CollectInputLimit: collectInputLimit),
                 cancellationToken);
         }
         catch (Exception ex)
@@ -431,7 +439,7 @@ internal sealed class TunnelSession : IAsyncDisposable
     }
 
     /// <summary>Allocates the next local id and registers its channel; called under the write lock.</summary>
-    private TunnelChannel AddLocalChannel(uint kind, ReadOnlyMemory<byte> payload)
+    private TunnelChannel AddLocalChannel(uint kind, ReadOnlyMemory<byte> payload, int collectInputLimit)
     {
         lock (_channels)
         {
@@ -443,7 +451,7 @@ internal sealed class TunnelSession : IAsyncDisposable
 
             var id = _nextLocalId;
             _nextLocalId += 2;
-            var channel = new TunnelChannel(this, id, openedLocally: true, kind, payload, _options.InitialWindow, _remote.InitialWindow);
+            var channel = new TunnelChannel(this, id, openedLocally: true, kind, payload, _options.InitialWindow, _remote.InitialWindow, collectInputLimit);
             _channels.Add(id, channel);
             return channel;
         }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using EdgeAgent.Protocol.Session;
 using Microsoft.Extensions.Logging;
 
@@ -265,7 +266,8 @@ internal sealed partial class CommandDispatcher
         }
     }
 
-    private async Task<byte[]> RunUnaryAsync(CommandInvoker invoker, CommandCall call)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<byte[]> RunUnaryAsync(CommandInvoker invoker, CommandCall call)
     {
         var key = call.IdempotencyKey;
         if (key.Length == 0 || _cache is null)
@@ -308,7 +310,8 @@ internal sealed partial class CommandDispatcher
         }
     }
 
-    private async Task<byte[]> ExecuteUnaryAsync(CommandInvoker invoker, CommandCall call)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<byte[]> ExecuteUnaryAsync(CommandInvoker invoker, CommandCall call)
     {
         Interlocked.Increment(ref _executions);
         try

@@ -144,7 +144,8 @@ internal static class RpcClient
         }
     }
 
-    private static async Task<TunnelChannel> OpenAsync(TunnelSession session, RpcCallOptions call, ReadOnlyMemory<byte> payload, bool closeOutput, TimeProvider time, CancellationToken token, CancellationTokenSource deadline, CancellationToken callerToken, int collectInputLimit = 0)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<TunnelChannel> OpenAsync(TunnelSession session, RpcCallOptions call, ReadOnlyMemory<byte> payload, bool closeOutput, TimeProvider time, CancellationToken token, CancellationTokenSource deadline, CancellationToken callerToken, int collectInputLimit = 0)
     {
         var deadlineMs = call.Timeout == Timeout.InfiniteTimeSpan ? 0 : (time.GetUtcNow() + call.Timeout).ToUnixTimeMilliseconds();
         var header = new RpcRequestHeader(call.Name, call.IdempotencyKey, deadlineMs, payload).Encode();

@@ -27,6 +27,7 @@ internal sealed class TunnelChannel
     private readonly TaskCompletionSource<ReadOnlyMemory<byte>>? _collectedDone;
     private byte[]? _collected;
     private int _collectedLength;
+    private CancellationTokenRegistration _collectCancel;
     private readonly int _window;
 
     // Send side: credit granted by the peer.
@@ -209,9 +210,22 @@ internal sealed class TunnelChannel
     /// collect-limit bytes as soon as more than that arrived (the rest is dropped). Empty when the
     /// peer closed without sending anything, or the channel was ended with no error.
     /// </summary>
+    /// <remarks>Call once; <see cref="EndCollecting"/> afterwards releases the registration on <paramref name="cancellationToken"/>.</remarks>
     /// <exception cref="ProtocolException">The channel was reset or the session was lost.</exception>
-    public Task<ReadOnlyMemory<byte>> ReadCollectedAsync(CancellationToken cancellationToken) =>
-        (_collectedDone ?? throw new InvalidOperationException("The channel is not in collect mode.")).Task.WaitAsync(cancellationToken);
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
+    public Task<ReadOnlyMemory<byte>> ReadCollectedAsync(CancellationToken cancellationToken)
+    {
+        var done = _collectedDone ?? throw new InvalidOperationException("The channel is not in collect mode.");
+        if (!done.Task.IsCompleted && cancellationToken.CanBeCanceled)
+        {
+            // One registration that cancels the answer itself (no promise wrapping it).
+            _collectCancel = cancellationToken.UnsafeRegister(
+                static (state, token) => ((TaskCompletionSource<ReadOnlyMemory<byte>>)state!).TrySetCanceled(token),
+                done);
+        }
+
+        return done.Task;
+    }
 
     /// <summary>In collect mode: nothing more is wanted; later input is dropped and its credit returned.</summary>
     public void EndCollecting()
@@ -220,6 +234,8 @@ internal sealed class TunnelChannel
         {
             _inputCompleted = true;
         }
+
+        _collectCancel.Dispose();
     }
 
     private async ValueTask<long> WaitForCreditAsync(CancellationToken cancellationToken)

@@ -98,6 +98,33 @@ public sealed class ControlPlaneUnitTests
     }
 
     [Fact]
+    public async Task The_in_memory_audit_trail_returns_every_field_as_appended_including_long_details()
+    {
+        var store = new EdgeAgent.ControlPlane.Storage.InMemoryAuditStore(capacity: 3);
+        var full = new EdgeAuditRecord
+        {
+            Timestamp = new DateTimeOffset(2026, 11, 24, 5, 6, 7, 890, TimeSpan.FromHours(-5)).AddTicks(1234),
+            Event = "command", Caller = "älice", AgentId = "agent-1", Command = "containers.list",
+            ArgumentsDigest = new string('d', 32), IdempotencyKey = "key-1", Outcome = "ok", DurationMs = 1.25, Detail = "short",
+        };
+        var sparse = new EdgeAuditRecord { Timestamp = DateTimeOffset.UnixEpoch, Event = "revoked" };
+        var longDetail = full with { Detail = new string('x', 5000) + "end", DurationMs = null };
+
+        var stored = new[] { await store.AppendAsync(full), await store.AppendAsync(sparse), await store.AppendAsync(longDetail) };
+        var read = await store.QueryAsync(new EdgeAuditQuery());
+
+        read.Should().Equal(stored);
+        read[0].Timestamp.Offset.Should().Be(TimeSpan.FromHours(-5));
+        read[0].Timestamp.Ticks.Should().Be(full.Timestamp.Ticks);
+        read[2].Detail.Should().HaveLength(5003);
+
+        // The ring turns: slots are reused, by records kept in place and by spilled ones.
+        await store.AppendAsync(sparse with { Detail = "4" });
+        await store.AppendAsync(longDetail);
+        (await store.QueryAsync(new EdgeAuditQuery())).Select(r => r.Detail?.Length ?? -1).Should().Equal(5003, 1, 5003);
+    }
+
+    [Fact]
     public void An_in_memory_sqlite_connection_string_is_refused_with_a_clear_message() =>
         FluentActions.Invoking(() => new SqliteDatabase("Data Source=:memory:")).Should().Throw<ArgumentException>().WithMessage("*file*");
 }

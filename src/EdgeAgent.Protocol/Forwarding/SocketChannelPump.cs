@@ -48,14 +48,16 @@ internal static class SocketChannelPump
     /// <param name="socketResetCode">The reset code sent when the socket side resets.</param>
     /// <param name="socketName">Names the socket side in reset messages, e.g. "the target".</param>
     /// <param name="filter">Optional filter of the channel-to-socket direction.</param>
+    /// <param name="onResetting">Test seam: runs when the socket is about to be reset (the reset is decided, the socket not yet touched).</param>
     public static async Task<PumpOutcome> RunAsync(
         TunnelChannel channel,
         Socket socket,
         ProtocolErrorCode socketResetCode,
         string socketName,
-        ChannelInputFilter? filter = null)
+        ChannelInputFilter? filter = null,
+        Action? onResetting = null)
     {
-        var state = new PumpState(channel, socket, socketResetCode, socketName);
+        var state = new PumpState(channel, socket, socketResetCode, socketName, onResetting);
         using var registration = channel.Aborted.Register(static s => ((PumpState)s!).OnChannelAborted(), state);
         var toSocket = ChannelToSocketAsync(state, filter);
         var toChannel = SocketToChannelAsync(state);
@@ -99,7 +101,7 @@ internal static class SocketChannelPump
                 }
             }
 
-            state.Socket.Shutdown(SocketShutdown.Send);
+            state.ShutdownSend();
         }
         catch (Exception ex) when (ex is ProtocolException or OperationCanceledException)
         {
@@ -234,9 +236,18 @@ internal static class SocketChannelPump
         }
     }
 
-    private sealed class PumpState(TunnelChannel channel, Socket socket, ProtocolErrorCode socketResetCode, string socketName)
+    /// <summary>
+    /// What both directions share. Every way the socket is closed — reset, half-close, final
+    /// dispose — goes through one gate, so a reset is complete before anything else touches the
+    /// socket: the thread that decided on a reset may be the last to run (it is often the session's
+    /// read loop, running the channel's abort callbacks), and the directions, which see the same
+    /// abort on other threads, must not end the pump — whose last step disposes the socket, which
+    /// without the RST set up is a graceful close, a FIN — before the reset is done.
+    /// </summary>
+    private sealed class PumpState(TunnelChannel channel, Socket socket, ProtocolErrorCode socketResetCode, string socketName, Action? onResetting)
     {
-        private int _closed;
+        private readonly object _gate = new();
+        private bool _closed;
 
         public TunnelChannel Channel => channel;
 
@@ -249,46 +260,91 @@ internal static class SocketChannelPump
         /// <summary>The channel is gone: close the socket with RST so the other end sees a reset, not an end-of-stream.</summary>
         public void OnChannelAborted()
         {
-            if (Interlocked.Exchange(ref _closed, 1) == 1)
+            lock (_gate)
             {
-                return;
+                if (!_closed)
+                {
+                    ResetForChannelLocked();
+                }
             }
-
-            if (Outcome == PumpOutcome.Completed)
-            {
-                Outcome = PumpOutcome.ChannelReset;
-            }
-
-            ResetSocket();
         }
 
         /// <summary>The socket failed (reset by its peer, or closed): reset the channel.</summary>
         public void OnSocketFailed(Exception ex)
         {
-            if (Interlocked.Exchange(ref _closed, 1) == 1)
+            lock (_gate)
             {
-                return;
+                if (_closed)
+                {
+                    return;
+                }
+
+                Outcome = PumpOutcome.SocketReset;
+                ResetSocketLocked();
             }
 
-            Outcome = PumpOutcome.SocketReset;
             var reason = ex is SocketException socketError ? socketError.SocketErrorCode.ToString() : ex.GetType().Name;
             channel.Reset(socketResetCode, $"{socketName} reset the connection ({reason}).");
-            ResetSocket();
         }
 
+        /// <summary>
+        /// The channel's input ended: half-close the socket, unless the channel was reset meanwhile
+        /// (a reset not yet acted on wins over the half-close: the socket is reset instead).
+        /// </summary>
+        public void ShutdownSend()
+        {
+            lock (_gate)
+            {
+                if (_closed)
+                {
+                    return;
+                }
+
+                if (channel.AbortReason is not null)
+                {
+                    ResetForChannelLocked();
+                    return;
+                }
+
+                socket.Shutdown(SocketShutdown.Send);
+            }
+        }
+
+        /// <summary>Both directions ended: closes the socket gracefully unless it was reset.</summary>
         public void DisposeSocket()
         {
-            try
+            lock (_gate)
             {
-                socket.Dispose();
-            }
-            catch (SocketException)
-            {
+                if (_closed)
+                {
+                    return;
+                }
+
+                _closed = true;
+                try
+                {
+                    socket.Dispose();
+                }
+                catch (SocketException)
+                {
+                }
             }
         }
 
-        private void ResetSocket()
+        private void ResetForChannelLocked()
         {
+            if (Outcome == PumpOutcome.Completed)
+            {
+                Outcome = PumpOutcome.ChannelReset;
+            }
+
+            ResetSocketLocked();
+        }
+
+        private void ResetSocketLocked()
+        {
+            _closed = true;
+            onResetting?.Invoke();
             try
             {
                 socket.LingerState = new LingerOption(true, 0);

@@ -48,7 +48,8 @@ internal sealed class TunnelChannel
         if (collectLimit > 0)
         {
             _collectLimit = collectLimit;
-            _collectedDone = new TaskCompletionSource<ReadOnlyMemory<byte>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Completed only through CompleteCollected, which runs continuations on the pool.
+            _collectedDone = new TaskCompletionSource<ReadOnlyMemory<byte>>();
         }
 
         _session = session;
@@ -220,7 +221,7 @@ internal sealed class TunnelChannel
         {
             // One registration that cancels the answer itself (no promise wrapping it).
             _collectCancel = cancellationToken.UnsafeRegister(
-                static (state, token) => ((TaskCompletionSource<ReadOnlyMemory<byte>>)state!).TrySetCanceled(token),
+                static (state, token) => CompleteCollected((TaskCompletionSource<ReadOnlyMemory<byte>>)state!, default, null, token),
                 done);
         }
 
@@ -342,7 +343,7 @@ internal sealed class TunnelChannel
 
         if (overLimit is { } collected)
         {
-            _collectedDone!.TrySetResult(collected);
+            CompleteCollected(_collectedDone!, collected, null, default);
         }
 
         OnConsumed(length);
@@ -505,16 +506,34 @@ internal sealed class TunnelChannel
             collected = CollectedLocked();
         }
 
-        // Asynchronous continuations: the caller never runs on the read loop.
-        if (error is null)
-        {
-            _collectedDone.TrySetResult(collected);
-        }
-        else
-        {
-            _collectedDone.TrySetException(error);
-        }
+        CompleteCollected(_collectedDone, collected, error, default);
     }
+
+    /// <summary>
+    /// Completes the collected answer on a pool thread taken from the global queue: the caller's
+    /// continuation never runs inline on the read loop (or inside a token's Cancel), nor waits in
+    /// the read loop thread's local queue, which under load is served only once the global queue
+    /// is empty (a task's asynchronous continuation would be queued there).
+    /// </summary>
+    private static void CompleteCollected(TaskCompletionSource<ReadOnlyMemory<byte>> done, ReadOnlyMemory<byte> collected, Exception? error, CancellationToken cancelled) =>
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state =>
+            {
+                if (state.Cancelled.IsCancellationRequested)
+                {
+                    state.Done.TrySetCanceled(state.Cancelled);
+                }
+                else if (state.Error is not null)
+                {
+                    state.Done.TrySetException(state.Error);
+                }
+                else
+                {
+                    state.Done.TrySetResult(state.Collected);
+                }
+            },
+            (Done: done, Collected: collected, Error: error, Cancelled: cancelled),
+            preferLocal: false);
 
     /// <summary>Ends the inbound side once (close or abort, whichever comes first).</summary>
     private void EndInboundLocked(Exception? error)

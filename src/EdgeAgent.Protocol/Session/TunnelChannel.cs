@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Pipelines;
 
 namespace EdgeAgent.Protocol.Session;
@@ -21,8 +22,9 @@ internal sealed class TunnelChannel
     private bool _inboundEnded;          // the writer's end, recorded before the pipe existed
     private Exception? _inboundError;
 
-    // Collect mode (the caller of a unary command): the input is gathered whole into one array of
-    // at most _collectLimit bytes, with its credit returned on arrival; no pipe, no reader.
+    // Collect mode (the caller of a unary command): the input, one length-prefixed message (a
+    // 4-byte big-endian length, then the body), is gathered whole into one array of at most
+    // _collectLimit bytes, with its credit returned on arrival; no pipe, no reader.
     private readonly int _collectLimit;
     private readonly TaskCompletionSource<ReadOnlyMemory<byte>>? _collectedDone;
     private byte[]? _collected;
@@ -207,8 +209,9 @@ internal sealed class TunnelChannel
     }
 
     /// <summary>
-    /// In collect mode: the whole input, once the peer closed its side, or the first
-    /// collect-limit bytes as soon as more than that arrived (the rest is dropped). Empty when the
+    /// In collect mode: the whole input, once the peer closed its side; or, as soon as it is clear
+    /// the message does not fit the collect limit (its length prefix says so, or more bytes than the
+    /// limit arrived), what arrived so far, up to the limit (the rest is dropped). Empty when the
     /// peer closed without sending anything, or the channel was ended with no error.
     /// </summary>
     /// <remarks>Call once; <see cref="EndCollecting"/> afterwards releases the registration on <paramref name="cancellationToken"/>.</remarks>
@@ -365,7 +368,11 @@ internal sealed class TunnelChannel
 
         payload.Slice(0, take).CopyTo(_collected.AsSpan(_collectedLength));
         _collectedLength = needed;
-        if (take < payload.Length)
+
+        // A length prefix over the limit ends collecting at once: nothing more of that message is
+        // buffered (the caller reads the prefix and reports the size).
+        if (take < payload.Length
+            || (_collectedLength >= sizeof(uint) && BinaryPrimitives.ReadUInt32BigEndian(_collected) > (uint)(_collectLimit - sizeof(uint))))
         {
             _inputCompleted = true;
             return true;

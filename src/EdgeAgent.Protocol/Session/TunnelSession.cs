@@ -364,8 +364,9 @@ internal sealed class TunnelSession : IAsyncDisposable
 
     /// <summary>
     /// Opens a channel as above; with a <paramref name="collectInputLimit"/> above 0 its input is
-    /// not a stream but gathered whole, up to that many bytes (<see cref="TunnelChannel.ReadCollectedAsync"/>):
-    /// the answer of a unary command, without a pipe and a reader per call.
+    /// not a stream but one length-prefixed message gathered whole, up to that many bytes with its
+    /// prefix (<see cref="TunnelChannel.ReadCollectedAsync"/>): the answer of a unary command,
+    /// without a pipe and a reader per call.
     /// </summary>
     public async ValueTask<TunnelChannel> OpenChannelAsync(uint kind, ReadOnlyMemory<byte> payload, bool completeWrites, int collectInputLimit, CancellationToken cancellationToken = default)
     {

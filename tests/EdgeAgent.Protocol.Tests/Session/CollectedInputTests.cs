@@ -6,13 +6,23 @@ using EdgeAgent.Testing.ProtocolTestHelpers;
 namespace EdgeAgent.Protocol.Tests.Session;
 
 /// <summary>
-/// A channel opened in collect mode (the caller of a unary command) gathers its input whole
-/// instead of exposing a stream: credit goes back as bytes arrive, so an answer larger than the
-/// window still arrives; more than the limit ends collecting at once; a reset fails the read.
+/// A channel opened in collect mode (the caller of a unary command) gathers its input, one
+/// length-prefixed message, whole instead of exposing a stream: credit goes back as bytes arrive,
+/// so an answer larger than the window still arrives; a prefix over the limit, or more bytes than
+/// the limit, ends collecting at once; a reset fails the read.
 /// </summary>
 public sealed class CollectedInputTests
 {
     private const int Window = 64 * 1024;
+
+    /// <summary>A message of <paramref name="body"/> random bytes behind its 4-byte big-endian length.</summary>
+    private static byte[] Message(int body, uint? announced = null)
+    {
+        var message = new byte[4 + body];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(message, announced ?? (uint)body);
+        SampleFrames.Payload(body).CopyTo(message.AsSpan(4));
+        return message;
+    }
 
     private static Task<SessionPair> StartAsync(Channel<TunnelChannel> opened) =>
         SessionPair.StartAsync(new SessionOptions { InitialWindow = Window }, new SessionOptions { InitialWindow = Window }, acceptorHandler: ch => opened.Writer.WriteAsync(ch).AsTask());
@@ -26,7 +36,7 @@ public sealed class CollectedInputTests
         var remote = await opened.Reader.ReadAsync();
 
         // 16 windows in odd-sized writes: the sender only gets through if credit comes back on arrival.
-        var answer = SampleFrames.Payload(16 * Window + 5);
+        var answer = Message(16 * Window + 5);
         await Poll.Within(remote.WriteAllAsync(answer, chunk: 10_000));
         await remote.CompleteWritesAsync();
 
@@ -36,7 +46,7 @@ public sealed class CollectedInputTests
     }
 
     [Fact]
-    public async Task More_than_the_limit_ends_collecting_at_once_with_the_first_bytes_and_the_rest_is_dropped()
+    public async Task More_bytes_than_the_limit_end_collecting_at_once_with_the_first_bytes_and_the_rest_is_dropped()
     {
         const int limit = 1000;
         var opened = Channel.CreateUnbounded<TunnelChannel>();
@@ -44,7 +54,8 @@ public sealed class CollectedInputTests
         var channel = await pair.Connector.OpenChannelAsync(1, default, completeWrites: true, collectInputLimit: limit);
         var remote = await opened.Reader.ReadAsync();
 
-        var answer = SampleFrames.Payload(4 * Window);
+        // A message that fits, followed by bytes that do not belong to it.
+        var answer = Message(limit - 4).Concat(SampleFrames.Payload(4 * Window)).ToArray();
         var sending = remote.WriteAllAsync(answer, chunk: 700);
 
         // The read completes before the sender closes: it does not wait for the rest.
@@ -53,6 +64,31 @@ public sealed class CollectedInputTests
         // Four windows get through: what is dropped still returns its credit.
         await Poll.Within(sending);
         channel.BufferedBytes.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_length_prefix_over_the_limit_ends_collecting_with_the_first_frame_before_the_rest_is_buffered()
+    {
+        const int limit = 1000;
+        var opened = Channel.CreateUnbounded<TunnelChannel>();
+        await using var pair = await StartAsync(opened);
+        var channel = await pair.Connector.OpenChannelAsync(1, default, completeWrites: true, collectInputLimit: limit);
+        var remote = await opened.Reader.ReadAsync();
+
+        // The prefix announces one byte more than fits; the first 10 bytes are all that is kept.
+        await remote.WriteAsync(Message(6, announced: limit - 3));
+        (await Poll.Within(channel.ReadCollectedAsync(default))).Length.Should().Be(10);
+
+        // A prefix that fits exactly does not end collecting early: the close does.
+        var exact = await pair.Connector.OpenChannelAsync(1, default, completeWrites: true, collectInputLimit: limit);
+        var exactRemote = await opened.Reader.ReadAsync();
+        var message = Message(limit - 4);
+        await exactRemote.WriteAsync(message.AsMemory(0, 10));
+        var read = exact.ReadCollectedAsync(default);
+        await Task.Delay(50);
+        read.IsCompleted.Should().BeFalse("the announced message fits and is not complete");
+        await exactRemote.WriteAsync(message.AsMemory(10), complete: true);
+        (await Poll.Within(read)).ToArray().Should().Equal(message);
     }
 
     [Fact]
@@ -67,7 +103,7 @@ public sealed class CollectedInputTests
 
         var reset = await pair.Connector.OpenChannelAsync(1, default, completeWrites: true, collectInputLimit: 100);
         var remote = await opened.Reader.ReadAsync();
-        await remote.WriteAsync(new byte[10]);
+        await remote.WriteAsync(Message(6));
         remote.Reset(ProtocolErrorCode.Refused, "no");
         var failure = await FluentActions.Awaiting(() => Poll.Within(reset.ReadCollectedAsync(default))).Should().ThrowAsync<ProtocolException>();
         failure.Which.Code.Should().Be(ProtocolErrorCode.Refused);

@@ -34,7 +34,7 @@ internal static class RpcClient
         using var forward = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), deadline)
             : default;
-        // The answer is one message: collected whole (no pipe), at most one over-limit length prefix more.
+        // The answer is one length-prefixed message, collected whole (no pipe); the limit counts the prefix too.
         var channel = await OpenAsync(session, call, payload, closeOutput: true, time, deadline.Token, deadline, cancellationToken, collectInputLimit: call.MaxMessageSize + FrameReader.PrefixLength);
         try
         {

@@ -88,7 +88,7 @@ internal sealed record Options(bool Quick, int Rounds, TimeSpan Warmup, TimeSpan
 
 internal sealed record CommandResult(int Concurrency, long Count, double PerSecond, double P50Ms, double P99Ms, double BytesPerCall, string Collections = "")
 {
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"c={Concurrency}: {PerSecond:0} rt/s p50 {P50Ms:0.000} ms p99 {P99Ms:0.000} ms {BytesPerCall:0} B/call GCs {Collections}");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"c={Concurrency}: {PerSecond:0} rt/s p50 {P50Ms:0.000} ms p99 {P99Ms:0.000} ms {(double.IsNaN(BytesPerCall) ? "n/a" : BytesPerCall.ToString("0", CultureInfo.InvariantCulture))} B/call GCs {Collections}");
 }
 
 internal sealed record RoundResult(CommandResult C1, CommandResult C64, double Upload4KMBps, double Upload64KMBps, CommandResult Loaded)
@@ -160,7 +160,10 @@ internal static class Workloads
         var elapsed = clock.Elapsed.TotalSeconds;
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var all = samples.SelectMany(s => s).Order().ToArray();
-        return new CommandResult(concurrency, all.Length, all.Length / elapsed, Percentile(all, 0.50), Percentile(all, 0.99), (double)allocated / Math.Max(1, all.Length),
+        // The process-wide counter has been seen to go backwards between two reads (after hosts of
+        // an earlier stack were disposed): a negative difference is reported as unknown, not as a figure.
+        var perCall = allocated < 0 ? double.NaN : (double)allocated / Math.Max(1, all.Length);
+        return new CommandResult(concurrency, all.Length, all.Length / elapsed, Percentile(all, 0.50), Percentile(all, 0.99), perCall,
             $"{GC.CollectionCount(0) - collections[0]}/{GC.CollectionCount(1) - collections[1]}/{GC.CollectionCount(2) - collections[2]}, paused {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:0} ms");
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using EdgeAgent.Protocol.Frames;
 
 namespace EdgeAgent.Protocol.Session;
 
@@ -372,7 +373,7 @@ internal sealed class TunnelChannel
         // A length prefix over the limit ends collecting at once: nothing more of that message is
         // buffered (the caller reads the prefix and reports the size).
         if (take < payload.Length
-            || (_collectedLength >= sizeof(uint) && BinaryPrimitives.ReadUInt32BigEndian(_collected) > (uint)(_collectLimit - sizeof(uint))))
+            || (_collectedLength >= FrameReader.PrefixLength && BinaryPrimitives.ReadUInt32BigEndian(_collected) > (uint)(_collectLimit - FrameReader.PrefixLength)))
         {
             _inputCompleted = true;
             return true;

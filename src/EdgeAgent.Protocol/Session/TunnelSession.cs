@@ -524,15 +524,10 @@ internal sealed class TunnelSession : IAsyncDisposable
     /// </summary>
     private async ValueTask SendDataDirectAsync(uint channel, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        await _writeLock.EnterAsync(bulk: true, cancellationToken);
+        await EnterWriteAsync(bulk: true, cancellationToken);
         byte[]? frame = null;
         try
         {
-            if (IsClosed)
-            {
-                throw new ProtocolException(ProtocolErrorCode.ConnectionLost, "The session has ended.");
-            }
-
             if (!_directSend!.IsOutputDrained)
             {
                 await WriteLockedAsync(static (output, state) => FrameWriter.WriteData(output, state.channel, state.data.Span), (channel, data));
@@ -593,19 +588,26 @@ internal sealed class TunnelSession : IAsyncDisposable
     /// <summary>Serialises one batch of frames to the transport and flushes once.</summary>
     private async ValueTask WriteAsync<TState>(Action<IBufferWriter<byte>, TState> write, TState state, CancellationToken cancellationToken, bool bulk = false)
     {
-        await _writeLock.EnterAsync(bulk, cancellationToken);
+        await EnterWriteAsync(bulk, cancellationToken);
         try
         {
-            if (IsClosed)
-            {
-                throw new ProtocolException(ProtocolErrorCode.ConnectionLost, "The session has ended.");
-            }
-
             await WriteLockedAsync(write, state);
         }
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <summary>Takes the write lock for a session that has not ended; the caller releases it.</summary>
+    /// <exception cref="ProtocolException">The session has ended (the lock is not held then).</exception>
+    private async ValueTask EnterWriteAsync(bool bulk, CancellationToken cancellationToken)
+    {
+        await _writeLock.EnterAsync(bulk, cancellationToken);
+        if (IsClosed)
+        {
+            _writeLock.Release();
+            throw new ProtocolException(ProtocolErrorCode.ConnectionLost, "The session has ended.");
         }
     }
 

@@ -11,16 +11,24 @@ namespace EdgeAgent.Agent.Internal;
 /// append-only file so that a restarted agent does not run a command it already ran. Each record
 /// is written (to the OS, not fsynced) before the task of <see cref="SetAsync"/> completes, so
 /// before the result is sent; a torn last record is dropped on load; the file is compacted when it
-/// grows to twice the capacity.
+/// holds three times the capacity in records.
 /// </summary>
 /// <remarks>
 /// Appends are group-committed without blocking threads. Under <c>_gate</c> a caller adds its entry
 /// to the map and encodes its record into the pending buffer. If no write is in progress it becomes
 /// the writer and writes every pending record in one write call, inline; otherwise it waits (on a
 /// task shared by its batch) for the writer to write its batch. A writer that finds more records
-/// queued when it is done hands the writing on to a thread-pool work item, which also runs the
-/// compaction. Lookups never wait for the disk. A record has reached the OS when its task
-/// completes, exactly as with one write per record; only the number of write calls changes.
+/// queued when it is done hands the writing on to a thread-pool work item. Lookups never wait for
+/// the disk. A record has reached the OS when its task completes, exactly as with one write per
+/// record; only the number of write calls changes.
+/// <para>
+/// Compaction does not stop the appends. The writer takes a snapshot of the live entries and notes
+/// the log's length; a thread-pool work item writes the snapshot to a temporary file and fsyncs it
+/// while appends go on into the old log. Then, as the writer again (for the time it takes to copy
+/// the records appended meanwhile), it copies the old log's bytes past the noted length onto the
+/// new file and renames it over the log. A record pending at the snapshot is both in the snapshot
+/// and in the copied tail; loading keeps the later one, which is the same.
+/// </para>
 /// </remarks>
 internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
 {
@@ -28,14 +36,10 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
 
     private readonly object _gate = new();
 
-    // The entries in insertion order, in a ring of structs (oldest at _head), and an index from key
-    // to ring position. No object per entry besides its key and response: every command adds an
-    // entry that lives long enough to be promoted by the GC, so per-entry objects are what make
-    // keyed commands expensive for the collector. A replaced entry leaves a dead slot (null key).
-    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
-    private Entry[] _ring;
-    private int _head;
-    private int _count;
+    // The entries, with no object per entry (see IdempotencyTable), and a reusable copy of them
+    // for the background compaction's snapshot.
+    private readonly IdempotencyTable _table;
+    private IdempotencyTable? _snapshot;
     private readonly int _capacity;
     private readonly TimeSpan _retention;
     private readonly TimeProvider _time;
@@ -50,16 +54,23 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
     private bool _writing;
     private bool _disposed;
 
+    // Under _gate: a compaction is running in the background (from its snapshot until its swap),
+    // and the one whose new file is written and that waits for the writer to swap it in.
+    private bool _compacting;
+    private Compaction? _readyToSwap;
+
     // Only the writer touches these.
     private int _appendedSinceCompaction;
+    private long _logLength;
     private long _appendWrites;
+    private long _compactions;
 
     public FileIdempotencyCache(string? directory, int capacity, TimeSpan retention, TimeProvider time)
     {
         _capacity = Math.Max(1, capacity);
         _retention = retention;
         _time = time;
-        _ring = new Entry[Math.Min(_capacity, 1024)];
+        _table = new IdempotencyTable(_capacity);
         if (directory is not null)
         {
             Directory.CreateDirectory(directory);
@@ -75,7 +86,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         {
             lock (_gate)
             {
-                return _index.Count;
+                return _table.Count;
             }
         }
     }
@@ -83,36 +94,36 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
     /// <summary>How many write calls appended records (under concurrency, fewer than the records).</summary>
     internal long AppendWrites => Interlocked.Read(ref _appendWrites);
 
+    /// <summary>How many background compactions have replaced the log.</summary>
+    internal long Compactions => Interlocked.Read(ref _compactions);
+
+    /// <summary>Test hook: runs in the background compaction after the new file is written, before the swap.</summary>
+    internal Action? BeforeSwap { get; set; }
+
+    private bool CompactionDue => _appendedSinceCompaction > 2 * _capacity;
+
     public bool TryGet(string key, out string commandName, out byte[] response)
     {
         lock (_gate)
         {
             Expire();
-            if (_index.TryGetValue(key, out var position))
-            {
-                commandName = _ring[position].Name;
-                response = _ring[position].Response;
-                return true;
-            }
+            return _table.TryGet(key, out commandName, out response);
         }
-
-        commandName = "";
-        response = [];
-        return false;
     }
 
     public ValueTask SetAsync(string key, string commandName, byte[] response)
     {
-        var entry = new Entry(key, commandName, response, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        var created = _time.GetUtcNow().ToUnixTimeMilliseconds();
         lock (_gate)
         {
-            Add(entry);
+            _table.Add(key, commandName, response, created);
+            Expire();
             if (_path is null || _disposed)
             {
                 return default;
             }
 
-            Encode(_pending, entry);
+            Encode(_pending, key, commandName, created, response);
             if (_writing)
             {
                 _batchWritten ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -154,6 +165,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
             if (batch.WrittenCount > 0 && _log is { } log)
             {
                 log.Write(batch.WrittenSpan);
+                _logLength += batch.WrittenCount;
                 Interlocked.Increment(ref _appendWrites);
                 _appendedSinceCompaction += CountRecords(batch.WrittenSpan);
             }
@@ -175,12 +187,15 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         waiters?.SetResult();
     }
 
-    /// <summary>Stops being the writer, or hands the writing on when records are queued or a compaction is due.</summary>
+    /// <summary>
+    /// Stops being the writer, or hands the writing on when records are queued, a compaction is due
+    /// or a compacted file waits to be swapped in.
+    /// </summary>
     private void HandOff()
     {
         lock (_gate)
         {
-            if ((_pending.WrittenCount == 0 && _appendedSinceCompaction <= _capacity) || _disposed)
+            if (_readyToSwap is null && (_disposed || (_pending.WrittenCount == 0 && (_compacting || !CompactionDue))))
             {
                 StopWriting();
                 return;
@@ -196,14 +211,26 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         {
             try
             {
-                if (_appendedSinceCompaction > _capacity && !Volatile.Read(ref _disposed))
+                Compaction? ready;
+                bool start;
+                lock (_gate)
                 {
-                    Compact();
+                    ready = _readyToSwap;
+                    start = ready is null && !_compacting && !_disposed && CompactionDue;
+                }
+
+                if (ready is not null)
+                {
+                    Swap(ready);
+                }
+                else if (start)
+                {
+                    StartCompaction();
                 }
 
                 lock (_gate)
                 {
-                    if (_pending.WrittenCount == 0 || _disposed)
+                    if (_readyToSwap is null && (_pending.WrittenCount == 0 || _disposed))
                     {
                         StopWriting();
                         return;
@@ -238,87 +265,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         return count;
     }
 
-    private void Add(Entry entry)
-    {
-        if (_index.TryGetValue(entry.Key!, out var existing))
-        {
-            _ring[existing] = _ring[existing] with { Key = null };
-        }
-
-        if (_count == _ring.Length)
-        {
-            if (_ring.Length < _capacity)
-            {
-                Grow();
-            }
-            else
-            {
-                RemoveOldest();
-            }
-        }
-
-        var tail = (_head + _count) % _ring.Length;
-        _ring[tail] = entry;
-        _count++;
-        _index[entry.Key!] = tail;
-        while (_index.Count > _capacity)
-        {
-            RemoveOldest();
-        }
-
-        Expire();
-    }
-
-    private void Expire()
-    {
-        var cutoff = (_time.GetUtcNow() - _retention).ToUnixTimeMilliseconds();
-        while (_count > 0 && (_ring[_head].Key is null || _ring[_head].CreatedUnixMs < cutoff))
-        {
-            RemoveOldest();
-        }
-    }
-
-    private void RemoveOldest()
-    {
-        if (_ring[_head].Key is { } key)
-        {
-            _index.Remove(key);
-        }
-
-        _ring[_head] = default;
-        _head = (_head + 1) % _ring.Length;
-        _count--;
-    }
-
-    private void Grow()
-    {
-        var ring = new Entry[(int)Math.Min(_capacity, 2L * _ring.Length)];
-        for (var i = 0; i < _count; i++)
-        {
-            ring[i] = _ring[(_head + i) % _ring.Length];
-            if (ring[i].Key is { } key)
-            {
-                _index[key] = i;
-            }
-        }
-
-        _ring = ring;
-        _head = 0;
-    }
-
-    private List<Entry> Live()
-    {
-        var live = new List<Entry>(_index.Count);
-        for (var i = 0; i < _count; i++)
-        {
-            if (_ring[(_head + i) % _ring.Length] is { Key: not null } entry)
-            {
-                live.Add(entry);
-            }
-        }
-
-        return live;
-    }
+    private void Expire() => _table.Expire((_time.GetUtcNow() - _retention).ToUnixTimeMilliseconds());
 
     private void Load()
     {
@@ -349,7 +296,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
                 var name = reader.ReadString() ?? "";
                 var created = reader.ReadInt64();
                 var response = reader.ReadBytes()?.ToArray() ?? [];
-                Add(new Entry(key, name, response, created));
+                _table.Add(key, name, response, created);
             }
             catch (MessagePackSerializationException)
             {
@@ -366,8 +313,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
 
     /// <summary>
     /// Rewrites the file with only the live entries (temp file + fsync + atomic rename). Runs in the
-    /// constructor or as the writer, so no append runs meanwhile; lookups and new entries go on (an
-    /// entry added after the snapshot stays pending and is written to the new file next).
+    /// constructor, before anything else can touch the cache.
     /// </summary>
     private void Compact()
     {
@@ -376,64 +322,170 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
             return;
         }
 
-        List<Entry> live;
-        TaskCompletionSource? waiters;
+        Expire();
+        var temp = WriteSnapshot(_table);
+        File.Move(temp, _path, overwrite: true);
+        _log = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        _logLength = _log.Length;
+        _appendedSinceCompaction = 0;
+    }
+
+    /// <summary>Writes <paramref name="live"/> to a new temporary file, fsynced, and returns its path.</summary>
+    private string WriteSnapshot(IdempotencyTable live)
+    {
+        var temp = _path + ".tmp";
+        using var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+        var body = new ArrayBufferWriter<byte>(64 * 1024);
+        live.ForEach((Stream: stream, Body: body), static (state, key, name, created, result) =>
+        {
+            Encode(state.Body, key, name, created, result);
+            if (state.Body.WrittenCount >= 60 * 1024)
+            {
+                state.Stream.Write(state.Body.WrittenSpan);
+                state.Body.ResetWrittenCount();
+            }
+        });
+        stream.Write(body.WrittenSpan);
+        stream.Flush(flushToDisk: true);
+        return temp;
+    }
+
+    /// <summary>As the writer: snapshots the live entries and the log's length, and compacts in the background.</summary>
+    private void StartCompaction()
+    {
+        IdempotencyTable snapshot;
         lock (_gate)
         {
-            live = Live();
+            snapshot = _snapshot = _table.CopyTo(_snapshot);
+            _compacting = true;
+        }
 
-            // The pending records are in the snapshot: they are written with it.
-            _pending.ResetWrittenCount();
-            waiters = _batchWritten;
-            _batchWritten = null;
+        var compaction = new Compaction(snapshot, _logLength, _appendedSinceCompaction);
+        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Cache.CompactInBackground(state.Compaction), (Cache: this, Compaction: compaction), preferLocal: false);
+    }
+
+    /// <summary>Writes the snapshot while appends go on, then swaps it in as the writer (or leaves that to the running writer).</summary>
+    private void CompactInBackground(Compaction compaction)
+    {
+        try
+        {
+            compaction.TempPath = WriteSnapshot(compaction.Live);
+            compaction.Live.ReleaseLargeResults();
+            BeforeSwap?.Invoke();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The old log stays; the next writer that finds a compaction due tries again.
+            compaction.Live.ReleaseLargeResults();
+            TryDelete(_path + ".tmp");
+            EndCompaction(compaction);
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_writing)
+            {
+                _readyToSwap = compaction;
+                return;
+            }
+
+            _writing = true;
         }
 
         try
         {
-            var body = new ArrayBufferWriter<byte>(64 * 1024);
-            var temp = _path + ".tmp";
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+            Swap(compaction);
+        }
+        finally
+        {
+            HandOff();
+        }
+    }
+
+    /// <summary>
+    /// As the writer: appends the records written to the old log since the snapshot onto the new
+    /// file and renames it over the log. On failure the old log stays in use.
+    /// </summary>
+    private void Swap(Compaction compaction)
+    {
+        try
+        {
+            if (_log is { } old && compaction.TempPath is { } temp && _path is not null)
             {
-                foreach (var entry in live)
+                using (var target = new FileStream(temp, FileMode.Append, FileAccess.Write, FileShare.None, bufferSize: 0))
                 {
-                    Encode(body, entry);
-                    if (body.WrittenCount >= 60 * 1024)
+                    using (var source = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0))
                     {
-                        stream.Write(body.WrittenSpan);
-                        body.ResetWrittenCount();
+                        source.Position = compaction.LogLength;
+                        source.CopyTo(target, 64 * 1024);
                     }
+
+                    target.Flush();
                 }
 
-                stream.Write(body.WrittenSpan);
-                stream.Flush(flushToDisk: true);
+                // Linux renames over an open file: the old handle keeps the old file until it is closed.
+                File.Move(temp, _path, overwrite: true);
+                _log = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+                old.Dispose();
+                _logLength = _log.Length;
+                _appendedSinceCompaction -= compaction.AppendedAtSnapshot;
+                compaction.TempPath = null;
+                Interlocked.Increment(ref _compactions);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The old log stays in use; a later compaction tries again.
+        }
+        finally
+        {
+            if (compaction.TempPath is { } left)
+            {
+                TryDelete(left);
             }
 
-            _log?.Dispose();
-            File.Move(temp, _path, overwrite: true);
-            _log = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
-            _appendedSinceCompaction = 0;
+            EndCompaction(compaction);
         }
-        catch (Exception ex)
-        {
-            waiters?.SetException(ex);
-            throw;
-        }
+    }
 
-        waiters?.SetResult();
+    private void EndCompaction(Compaction compaction)
+    {
+        lock (_gate)
+        {
+            if (_readyToSwap == compaction)
+            {
+                _readyToSwap = null;
+            }
+
+            _compacting = false;
+            Monitor.PulseAll(_gate); // Dispose may be waiting
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     /// <summary>Encodes one record: a 4-byte big-endian length, then the MessagePack body.</summary>
-    private static void Encode(ArrayBufferWriter<byte> buffer, Entry entry)
+    private static void Encode(ArrayBufferWriter<byte> buffer, ReadOnlySpan<char> key, string name, long created, ReadOnlySpan<byte> response)
     {
         var start = buffer.WrittenCount;
         buffer.GetSpan(4);
         buffer.Advance(4);
         var writer = new MessagePackWriter(buffer);
         writer.WriteArrayHeader(4);
-        writer.Write(entry.Key!);
-        writer.Write(entry.Name);
-        writer.Write(entry.CreatedUnixMs);
-        writer.Write(entry.Response);
+        writer.Write(key);
+        writer.Write(name);
+        writer.Write(created);
+        writer.Write(response);
         writer.Flush();
         var length = buffer.WrittenCount - start - 4;
         BinaryPrimitives.WriteInt32BigEndian(MemoryMarshal.AsMemory(buffer.WrittenMemory).Span.Slice(start, 4), length);
@@ -444,7 +496,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         lock (_gate)
         {
             _disposed = true;
-            while (_writing)
+            while (_writing || _compacting)
             {
                 Monitor.Wait(_gate); // let a running write or compaction finish before the file is closed
             }
@@ -453,6 +505,15 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         _log?.Dispose();
     }
 
-    /// <summary>One remembered result; <see cref="Key"/> is null in a dead slot.</summary>
-    private readonly record struct Entry(string? Key, string Name, byte[] Response, long CreatedUnixMs);
+    /// <summary>A background compaction: the snapshot, the log's length and append count when it was taken, and the new file.</summary>
+    private sealed class Compaction(IdempotencyTable live, long logLength, int appendedAtSnapshot)
+    {
+        public IdempotencyTable Live { get; } = live;
+
+        public long LogLength { get; } = logLength;
+
+        public int AppendedAtSnapshot { get; } = appendedAtSnapshot;
+
+        public string? TempPath { get; set; }
+    }
 }

@@ -62,6 +62,59 @@ public sealed class FileIdempotencyCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task Appends_go_on_while_a_compaction_writes_and_the_records_written_meanwhile_survive_the_swap()
+    {
+        var cache = new FileIdempotencyCache(_directory, capacity: 50, TimeSpan.FromHours(1), _time);
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        cache.BeforeSwap = () =>
+        {
+            held.Set();
+            release.Wait();
+        };
+
+        // 101 appends make a compaction due (more than twice the capacity); it starts in the background.
+        for (var i = 0; i < 101; i++)
+        {
+            await cache.SetAsync($"key-{i}", "cmd", [(byte)i]);
+        }
+
+        await cache.SetAsync("key-101", "cmd", [101]);
+        held.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("the compaction has written its snapshot");
+
+        // The compaction is held before its swap: appends still complete, into the old log.
+        for (var i = 102; i < 140; i++)
+        {
+            await cache.SetAsync($"key-{i}", "cmd", [(byte)i]);
+        }
+
+        cache.Compactions.Should().Be(0);
+        cache.BeforeSwap = null;
+        release.Set();
+        while (cache.Compactions == 0)
+        {
+            await cache.SetAsync("key-nudge", "cmd", [0]); // the swap runs on the writer, after the next batch at the latest
+            await Task.Delay(10);
+        }
+
+        cache.Dispose();
+        File.Exists(Path.Combine(_directory, "idempotency.log.tmp")).Should().BeFalse();
+
+        using var reopened = new FileIdempotencyCache(_directory, capacity: 50, TimeSpan.FromHours(1), _time);
+        reopened.Count.Should().Be(50);
+
+        // The newest 50: key-91..key-139 (written before and during the compaction) and key-nudge.
+        reopened.TryGet("key-90", out _, out _).Should().BeFalse();
+        for (var i = 91; i < 140; i++)
+        {
+            reopened.TryGet($"key-{i}", out _, out var response).Should().BeTrue($"key-{i} was written before or while the compaction ran");
+            response.Should().Equal((byte)i);
+        }
+
+        reopened.TryGet("key-nudge", out _, out _).Should().BeTrue();
+    }
+
+    [Fact]
     public async Task A_replaced_key_keeps_its_newest_result_and_expired_entries_are_forgotten()
     {
         using var cache = new FileIdempotencyCache(_directory, capacity: 10, TimeSpan.FromMinutes(5), _time);
@@ -76,6 +129,31 @@ public sealed class FileIdempotencyCacheTests : IDisposable
         cache.TryGet("a", out _, out _).Should().BeFalse();
         cache.TryGet("b", out _, out _).Should().BeFalse();
         cache.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Replacing_keys_never_evicts_a_live_entry_before_the_cache_holds_its_capacity()
+    {
+        using var cache = new FileIdempotencyCache(_directory, capacity: 3, TimeSpan.FromHours(1), _time);
+        await cache.SetAsync("a", "cmd", [1]);
+        await cache.SetAsync("b", "cmd", [2]);
+        await cache.SetAsync("c", "cmd", [3]);
+        for (var i = 0; i < 20; i++)
+        {
+            await cache.SetAsync("c", "cmd", [(byte)(10 + i)]); // each leaves a dead slot behind
+        }
+
+        cache.Count.Should().Be(3);
+        cache.TryGet("a", out _, out _).Should().BeTrue();
+        cache.TryGet("b", out _, out _).Should().BeTrue();
+        cache.TryGet("c", out _, out var c).Should().BeTrue();
+        c.Should().Equal(29);
+
+        // A fourth key evicts the oldest, "a", and only it.
+        await cache.SetAsync("d", "cmd", [4]);
+        cache.TryGet("a", out _, out _).Should().BeFalse();
+        cache.TryGet("b", out _, out _).Should().BeTrue();
+        cache.Count.Should().Be(3);
     }
 
     [Fact]

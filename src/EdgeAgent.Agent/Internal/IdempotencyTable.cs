@@ -1,0 +1,358 @@
+using System.Runtime.InteropServices;
+
+namespace EdgeAgent.Agent.Internal;
+
+/// <summary>
+/// The in-memory part of the idempotency cache: idempotency key → (command name, encoded result),
+/// in insertion order, at most <c>capacity</c> live entries, with no object per entry.
+/// </summary>
+/// <remarks>
+/// Every command adds an entry that lives for the next <c>capacity</c> commands: long enough to be
+/// promoted by the GC, so objects per entry (a key string, a result array) are what make keyed
+/// commands expensive for the collector. Here the entries are structs without references in a
+/// ring, the key (as UTF-16) and the result are copied into one byte array used as a ring in the
+/// same order, and the index is a bucket array chained through the entries. Results larger than
+/// <see cref="LargeResult"/> keep their own array, referenced beside the ring. The two rings only
+/// ever free their oldest part, so both are plain first-in-first-out buffers; when either is full
+/// they are rebuilt together, dropping dead entries (replaced keys) and the gaps they leave. Not
+/// thread-safe: the cache locks around it.
+/// </remarks>
+internal sealed class IdempotencyTable
+{
+    /// <summary>A result longer than this is kept as its own array instead of in the byte ring.</summary>
+    internal const int LargeResult = 8 * 1024;
+
+    private const int MinArena = 16 * 1024;
+
+    private readonly int _capacity;
+    private readonly List<string> _names = [];
+    private readonly Dictionary<string, int> _nameIds = new(StringComparer.Ordinal);
+
+    private Slot[] _slots;
+    private byte[]?[] _large;
+    private int[] _buckets; // slot index + 1, 0 for none; chained through Slot.Next
+    private int _head;
+    private int _count; // used slots, live or dead
+    private int _live;
+
+    private byte[] _arena;
+    private int _arenaHead; // start of the oldest slot's bytes
+    private int _arenaTail; // where the next allocation goes
+
+    public IdempotencyTable(int capacity)
+    {
+        _capacity = Math.Max(1, capacity);
+        var slots = (int)Math.Min(2L * _capacity, 1024);
+        _slots = new Slot[slots];
+        _large = new byte[]?[slots];
+        _buckets = new int[BucketCount(slots)];
+        _arena = new byte[MinArena];
+    }
+
+    /// <summary>Live entries.</summary>
+    public int Count => _live;
+
+    /// <summary>Finds <paramref name="key"/>. A result kept in the byte ring is copied out; a large one is returned as kept.</summary>
+    public bool TryGet(string key, out string commandName, out byte[] result)
+    {
+        var slot = Find(key, key.GetHashCode());
+        if (slot < 0)
+        {
+            commandName = "";
+            result = [];
+            return false;
+        }
+
+        ref var entry = ref _slots[slot];
+        commandName = _names[entry.NameId];
+        result = _large[slot] is { } large ? large : _arena.AsSpan(entry.Offset + entry.KeyBytes, entry.ResultBytes).ToArray();
+        return true;
+    }
+
+    /// <summary>Adds or replaces an entry as the newest, evicting the oldest beyond the capacity.</summary>
+    public void Add(string key, string commandName, ReadOnlySpan<byte> result, long createdUnixMs)
+    {
+        var hash = key.GetHashCode();
+        var existing = Find(key, hash);
+        if (existing >= 0)
+        {
+            Kill(existing);
+        }
+
+        var keyBytes = MemoryMarshal.AsBytes(key.AsSpan());
+        var large = result.Length > LargeResult;
+        var size = Align(keyBytes.Length + (large ? 0 : result.Length));
+        var slotsFull = _count == _slots.Length;
+        if (slotsFull || !TryAllocate(size, out var offset))
+        {
+            // A full ring holds at most _capacity live entries in up to twice as many slots, so a
+            // rebuild at the largest size frees at least half of it: O(1) per entry added.
+            Rebuild(slotsFull ? (int)Math.Min(2L * _capacity, 2L * _slots.Length) : _slots.Length, LiveBytes() + size);
+            TryAllocate(size, out offset);
+        }
+
+        var index = (_head + _count) % _slots.Length;
+        keyBytes.CopyTo(_arena.AsSpan(offset));
+        if (large)
+        {
+            _large[index] = result.ToArray();
+        }
+        else
+        {
+            result.CopyTo(_arena.AsSpan(offset + keyBytes.Length));
+        }
+
+        var bucket = hash & (_buckets.Length - 1);
+        _slots[index] = new Slot
+        {
+            Hash = hash,
+            Next = _buckets[bucket],
+            Offset = offset,
+            KeyBytes = keyBytes.Length,
+            ResultBytes = result.Length,
+            Size = size,
+            NameId = NameId(commandName),
+            CreatedUnixMs = createdUnixMs,
+            Live = true,
+        };
+        _buckets[bucket] = index + 1;
+        _count++;
+        _live++;
+
+        while (_live > _capacity)
+        {
+            RemoveOldest();
+        }
+    }
+
+    /// <summary>Forgets the entries created before <paramref name="cutoffUnixMs"/> (and dead slots at the head).</summary>
+    public void Expire(long cutoffUnixMs)
+    {
+        while (_count > 0 && (!_slots[_head].Live || _slots[_head].CreatedUnixMs < cutoffUnixMs))
+        {
+            RemoveOldest();
+        }
+    }
+
+    /// <summary>Calls <paramref name="visit"/> for each live entry, oldest first.</summary>
+    public void ForEach<TState>(TState state, EntryVisitor<TState> visit)
+    {
+        for (var i = 0; i < _count; i++)
+        {
+            var index = (_head + i) % _slots.Length;
+            ref var entry = ref _slots[index];
+            if (!entry.Live)
+            {
+                continue;
+            }
+
+            var key = MemoryMarshal.Cast<byte, char>(_arena.AsSpan(entry.Offset, entry.KeyBytes));
+            var result = _large[index] is { } large ? large : _arena.AsSpan(entry.Offset + entry.KeyBytes, entry.ResultBytes);
+            visit(state, key, _names[entry.NameId], entry.CreatedUnixMs, result);
+        }
+    }
+
+    /// <summary>Makes <paramref name="target"/> (reusing its arrays where they fit) a copy of this table.</summary>
+    public IdempotencyTable CopyTo(IdempotencyTable? target)
+    {
+        target ??= new IdempotencyTable(_capacity);
+        if (target._slots.Length != _slots.Length)
+        {
+            target._slots = new Slot[_slots.Length];
+            target._large = new byte[]?[_slots.Length];
+            target._buckets = new int[_buckets.Length];
+        }
+
+        if (target._arena.Length != _arena.Length)
+        {
+            target._arena = new byte[_arena.Length];
+        }
+
+        _slots.AsSpan().CopyTo(target._slots);
+        _large.AsSpan().CopyTo(target._large);
+        _buckets.AsSpan().CopyTo(target._buckets);
+        _arena.AsSpan().CopyTo(target._arena);
+        target._names.Clear();
+        target._names.AddRange(_names);
+        target._head = _head;
+        target._count = _count;
+        target._live = _live;
+        target._arenaHead = _arenaHead;
+        target._arenaTail = _arenaTail;
+        return target;
+    }
+
+    /// <summary>Drops the references to large results (a copy made for one snapshot keeps nothing alive).</summary>
+    public void ReleaseLargeResults() => Array.Clear(_large);
+
+    private int Find(string key, int hash)
+    {
+        var keyBytes = MemoryMarshal.AsBytes(key.AsSpan());
+        for (var next = _buckets[hash & (_buckets.Length - 1)]; next != 0; next = _slots[next - 1].Next)
+        {
+            ref var entry = ref _slots[next - 1];
+            if (entry.Hash == hash && entry.KeyBytes == keyBytes.Length && _arena.AsSpan(entry.Offset, entry.KeyBytes).SequenceEqual(keyBytes))
+            {
+                return next - 1;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Takes a live slot out of the index; its space is freed when it reaches the head.</summary>
+    private void Kill(int index)
+    {
+        ref var entry = ref _slots[index];
+        ref var link = ref _buckets[entry.Hash & (_buckets.Length - 1)];
+        while (link != index + 1)
+        {
+            link = ref _slots[link - 1].Next;
+        }
+
+        link = entry.Next;
+        entry.Live = false;
+        _large[index] = null;
+        _live--;
+    }
+
+    private void RemoveOldest()
+    {
+        if (_slots[_head].Live)
+        {
+            Kill(_head);
+        }
+
+        _slots[_head] = default;
+        _head = (_head + 1) % _slots.Length;
+        _count--;
+        if (_count == 0)
+        {
+            _head = 0;
+            _arenaHead = 0;
+            _arenaTail = 0;
+        }
+        else
+        {
+            _arenaHead = _slots[_head].Offset;
+        }
+    }
+
+    /// <summary>Takes <paramref name="size"/> bytes at the arena's tail, wrapping to its start when the end has no room.</summary>
+    private bool TryAllocate(int size, out int offset)
+    {
+        if (_count == 0)
+        {
+            _arenaHead = 0;
+            _arenaTail = 0;
+        }
+
+        var wrapped = _count > 0 && _arenaTail <= _arenaHead;
+        if (!wrapped && _arena.Length - _arenaTail >= size)
+        {
+            offset = _arenaTail;
+        }
+        else if (!wrapped && _arenaHead > size)
+        {
+            offset = 0; // the end's leftover is skipped until the head passes it
+        }
+        else if (wrapped && _arenaHead - _arenaTail >= size)
+        {
+            offset = _arenaTail;
+        }
+        else
+        {
+            offset = -1;
+            return false;
+        }
+
+        _arenaTail = offset + size;
+        return true;
+    }
+
+    private int LiveBytes()
+    {
+        var bytes = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            ref var entry = ref _slots[(_head + i) % _slots.Length];
+            if (entry.Live)
+            {
+                bytes += entry.Size;
+            }
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Moves the live entries, oldest first, into rings of the given sizes (the arena at least twice what they need).</summary>
+    private void Rebuild(int slotCount, int neededBytes)
+    {
+        var slots = new Slot[slotCount];
+        var large = new byte[]?[slotCount];
+        var buckets = new int[BucketCount(slotCount)];
+        var arena = new byte[Math.Max(MinArena, (int)Math.Min(Array.MaxLength, 2L * neededBytes))];
+        var live = 0;
+        var tail = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            var from = (_head + i) % _slots.Length;
+            var entry = _slots[from];
+            if (!entry.Live)
+            {
+                continue;
+            }
+
+            _arena.AsSpan(entry.Offset, entry.Size).CopyTo(arena.AsSpan(tail));
+            entry.Offset = tail;
+            var bucket = entry.Hash & (buckets.Length - 1);
+            entry.Next = buckets[bucket];
+            buckets[bucket] = live + 1;
+            slots[live] = entry;
+            large[live] = _large[from];
+            tail += entry.Size;
+            live++;
+        }
+
+        _slots = slots;
+        _large = large;
+        _buckets = buckets;
+        _arena = arena;
+        _head = 0;
+        _count = live;
+        _arenaHead = 0;
+        _arenaTail = tail;
+    }
+
+    private int NameId(string name)
+    {
+        if (!_nameIds.TryGetValue(name, out var id))
+        {
+            id = _names.Count;
+            _names.Add(name);
+            _nameIds.Add(name, id);
+        }
+
+        return id;
+    }
+
+    private static int Align(int size) => (size + 7) & ~7;
+
+    private static int BucketCount(int slots) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)slots * 2);
+
+    /// <summary>Receives one live entry.</summary>
+    public delegate void EntryVisitor<TState>(TState state, ReadOnlySpan<char> key, string commandName, long createdUnixMs, ReadOnlySpan<byte> result);
+
+    private struct Slot
+    {
+        public int Hash;
+        public int Next;
+        public int Offset;
+        public int KeyBytes;
+        public int ResultBytes;
+        public int Size;
+        public int NameId;
+        public long CreatedUnixMs;
+        public bool Live;
+    }
+}

@@ -136,7 +136,7 @@ internal sealed class CommandGate(IEnumerable<ICommandAuthorizer> authorizers, I
             agentId,
             command,
             Digest(payload),
-            options?.IdempotencyKey ?? Guid.NewGuid().ToString("N"),
+            options?.IdempotencyKey ?? IdempotencyKeys.New(),
             time.GetTimestamp());
         var authorizers = trusted ? [] : _authorizers;
         for (var i = 0; i < authorizers.Length; i++)

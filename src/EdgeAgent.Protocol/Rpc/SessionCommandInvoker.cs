@@ -36,5 +36,5 @@ internal sealed class SessionCommandInvoker(TunnelSession session, TimeSpan defa
     }
 
     internal RpcCallOptions CallOptions(string command, EdgeCommandOptions? options, bool keyed = true) =>
-        RpcCallOptions.For(command, keyed ? options?.IdempotencyKey ?? Guid.NewGuid().ToString("N") : options?.IdempotencyKey ?? "", options, defaultTimeout, maxMessageSize);
+        RpcCallOptions.For(command, keyed ? options?.IdempotencyKey ?? IdempotencyKeys.New() : options?.IdempotencyKey ?? "", options, defaultTimeout, maxMessageSize);
 }

@@ -424,10 +424,18 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
                     target.Flush();
                 }
 
-                // Linux renames over an open file: the old handle keeps the old file until it is closed.
-                File.Move(temp, _path, overwrite: true);
-                _log = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+                // Closed before the rename (Windows does not rename over an open file); reopened
+                // whatever happens, so a failed rename leaves the old log in use.
                 old.Dispose();
+                try
+                {
+                    File.Move(temp, _path, overwrite: true);
+                }
+                finally
+                {
+                    _log = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+                }
+
                 _logLength = _log.Length;
                 _appendedSinceCompaction -= compaction.AppendedAtSnapshot;
                 compaction.TempPath = null;

@@ -22,7 +22,7 @@ internal sealed class IdempotencyTable
     /// <summary>A result longer than this is kept as its own array instead of in the byte ring.</summary>
     internal const int LargeResult = 8 * 1024;
 
-    private const int MinArena = 16 * 1024;
+    private const int MinArena = 4 * 1024;
 
     private readonly int _capacity;
     private readonly List<string> _names = [];
@@ -42,7 +42,7 @@ internal sealed class IdempotencyTable
     public IdempotencyTable(int capacity)
     {
         _capacity = Math.Max(1, capacity);
-        var slots = (int)Math.Min(2L * _capacity, 1024);
+        var slots = (int)Math.Min(2L * _capacity, 64); // grows by doubling: an idle agent holds a few KiB
         _slots = new Slot[slots];
         _large = new byte[]?[slots];
         _buckets = new int[BucketCount(slots)];

@@ -229,6 +229,7 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
                 KeepaliveInterval = _options.KeepaliveInterval,
                 MaxFrameSize = _options.MaxFrameSize,
                 InitialWindow = _options.ChannelWindow,
+                ConnectionWindow = _options.ConnectionWindow,
                 MaxChannels = _options.MaxConcurrentChannels,
                 HandshakeTimeout = _options.ConnectTimeout,
                 CloseTimeout = _options.ShutdownTimeout,

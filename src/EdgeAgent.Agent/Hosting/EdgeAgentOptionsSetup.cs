@@ -147,6 +147,11 @@ internal sealed class EdgeAgentOptionsValidator : IValidateOptions<EdgeAgentOpti
             failures.Add("EdgeAgent:MaxFrameSize and ChannelWindow must be at least 1024; MaxConcurrentChannels and IdempotencyCapacity at least 1.");
         }
 
+        if (Protocol.Session.SessionOptions.ValidateConnectionWindow("EdgeAgent:ConnectionWindow", options.ConnectionWindow) is { } connectionWindow)
+        {
+            failures.Add(connectionWindow);
+        }
+
         if (Protocol.Rpc.RpcMessages.ValidateMaxMessageSize("EdgeAgent:MaxMessageSize", options.MaxMessageSize) is { } messageSize)
         {
             failures.Add(messageSize);

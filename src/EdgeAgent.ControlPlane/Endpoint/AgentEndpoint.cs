@@ -105,6 +105,7 @@ internal sealed class AgentEndpoint(
             HandshakeTimeout = value.HandshakeTimeout,
             MaxFrameSize = value.MaxFrameSize,
             InitialWindow = value.ChannelWindow,
+            ConnectionWindow = value.ConnectionWindow,
             MaxChannels = value.MaxChannelsPerAgent,
             MaxPendingOpens = value.MaxPendingCommandsPerAgent,
         };

@@ -35,6 +35,11 @@ internal sealed class EdgeControlPlaneOptionsValidator : IValidateOptions<EdgeCo
             failures.Add("EdgeControlPlane limits must be positive (MaxFrameSize and ChannelWindow at least 1024).");
         }
 
+        if (Protocol.Session.SessionOptions.ValidateConnectionWindow("EdgeControlPlane:ConnectionWindow", options.ConnectionWindow) is { } connectionWindow)
+        {
+            failures.Add(connectionWindow);
+        }
+
         if (Protocol.Rpc.RpcMessages.ValidateMaxMessageSize("EdgeControlPlane:MaxMessageSize", options.MaxMessageSize) is { } messageSize)
         {
             failures.Add(messageSize);

@@ -16,7 +16,22 @@ internal sealed record SessionOptions
     /// the transports and socket buffers ahead of a command or a heartbeat; channel windows still
     /// bound memory. Zero turns connection-level flow control off.
     /// </summary>
-    public int ConnectionWindow { get; init; } = 256 * 1024;
+    public int ConnectionWindow { get; init; } = DefaultConnectionWindow;
+
+    /// <summary>The default <see cref="ConnectionWindow"/>: 256 KiB.</summary>
+    public const int DefaultConnectionWindow = 256 * 1024;
+
+    /// <summary>The smallest non-zero <see cref="ConnectionWindow"/>: 64 KiB.</summary>
+    public const int MinConnectionWindow = 64 * 1024;
+
+    /// <summary>The largest <see cref="ConnectionWindow"/>: 1 GiB.</summary>
+    public const int MaxConnectionWindow = 1024 * 1024 * 1024;
+
+    /// <summary>Checks a configured connection window; returns a message naming <paramref name="setting"/>, or null.</summary>
+    public static string? ValidateConnectionWindow(string setting, int value) =>
+        value == 0 || value is >= MinConnectionWindow and <= MaxConnectionWindow
+            ? null
+            : $"{setting} must be 0 (connection-level flow control off) or between {MinConnectionWindow} and {MaxConnectionWindow} bytes (it is {value}).";
 
     /// <summary>The most channels the peer may open towards this side at once.</summary>
     public int MaxChannels { get; init; } = 1024;
@@ -51,9 +66,9 @@ internal sealed record SessionOptions
             throw new ArgumentOutOfRangeException(nameof(InitialWindow), InitialWindow, "InitialWindow must be at least 1024 bytes.");
         }
 
-        if (ConnectionWindow != 0 && ConnectionWindow < 64 * 1024)
+        if (ValidateConnectionWindow(nameof(ConnectionWindow), ConnectionWindow) is { } connectionWindow)
         {
-            throw new ArgumentOutOfRangeException(nameof(ConnectionWindow), ConnectionWindow, "ConnectionWindow must be 0 (off) or at least 65536 bytes.");
+            throw new ArgumentOutOfRangeException(nameof(ConnectionWindow), ConnectionWindow, connectionWindow);
         }
 
         if (MaxChannels < 1)

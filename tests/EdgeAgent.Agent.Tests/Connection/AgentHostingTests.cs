@@ -67,6 +67,23 @@ public sealed class AgentHostingTests
         error.Which.Message.Should().Contain($"EdgeAgent:MaxMessageSize must be between 1024 and 1073741824 bytes (it is {value})");
     }
 
+    [Theory]
+    [InlineData(1000)]
+    [InlineData(-1)]
+    [InlineData(int.MaxValue)]
+    public async Task A_ConnectionWindow_outside_the_range_stops_the_host_at_start_naming_the_setting(int value)
+    {
+        using var host = Build(o =>
+        {
+            o.ControlPlaneUrl = "https://cp.example";
+            o.Token = Token;
+            o.ConnectionWindow = value;
+        });
+
+        var error = await FluentActions.Awaiting(() => host.StartAsync()).Should().ThrowAsync<OptionsValidationException>();
+        error.Which.Message.Should().Contain($"EdgeAgent:ConnectionWindow must be 0 (connection-level flow control off) or between 65536 and 1073741824 bytes (it is {value})");
+    }
+
     [Fact]
     public void Environment_variable_names_used_by_edge_agents_map_to_the_options()
     {
@@ -98,6 +115,7 @@ public sealed class AgentHostingTests
             ["EdgeAgent:ServerPublicKeyPins:0"] = Convert.ToBase64String(new byte[32]),
             ["EdgeAgent:ReconnectMaxDelay"] = "00:00:30",
             ["EdgeAgent:MaxMessageSize"] = "65536",
+            ["EdgeAgent:ConnectionWindow"] = "4194304",
         }).Build();
         var services = new ServiceCollection();
         services.AddLogging();
@@ -110,6 +128,8 @@ public sealed class AgentHostingTests
         options.ServerPublicKeyPins.Should().HaveCount(1);
         options.ReconnectMaxDelay.Should().Be(TimeSpan.FromSeconds(30));
         options.MaxMessageSize.Should().Be(65536);
+        options.ConnectionWindow.Should().Be(4 * 1024 * 1024);
+        new EdgeAgentOptions().ConnectionWindow.Should().Be(256 * 1024);
         new EdgeAgentOptions().MaxMessageSize.Should().Be(64 * 1024 * 1024);
         options.ConnectPath.Should().Be("/custom");
         provider.GetServices<IHostedService>().OfType<EdgeAgent.Agent.Connection.EdgeAgentService>().Should().HaveCount(1, "AddEdgeAgent is safe to call twice");

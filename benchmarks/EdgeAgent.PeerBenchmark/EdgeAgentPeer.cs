@@ -51,12 +51,16 @@ internal sealed class EdgeAgentPeer : IPeer
 
     public const string ProtocolOnlyName = "EdgeAgent (protocol only)";
 
-    public static async Task<EdgeAgentPeer> StartAsync(string stateDirectory, bool protocolOnly = false)
+    public static async Task<EdgeAgentPeer> StartAsync(string stateDirectory, bool protocolOnly = false, int? connectionWindow = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddEdgeControlPlane(o => o.HandshakesPerSecondPerAddress = 0);
+        builder.Services.AddEdgeControlPlane(o =>
+        {
+            o.HandshakesPerSecondPerAddress = 0;
+            o.ConnectionWindow = connectionWindow ?? o.ConnectionWindow;
+        });
         var server = builder.Build();
         server.MapEdgeAgents();
         await server.StartAsync();
@@ -71,6 +75,7 @@ internal sealed class EdgeAgentPeer : IPeer
             o.Token = token;
             o.AllowInsecureTransport = true;
             o.StateDirectory = stateDirectory;
+            o.ConnectionWindow = connectionWindow ?? o.ConnectionWindow;
         })
         .AddCommandHandler<EchoHandler>()
         .AddCommandHandler<UploadHandler>();

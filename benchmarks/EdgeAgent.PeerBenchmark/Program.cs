@@ -9,6 +9,7 @@ using EdgeAgent.PeerBenchmark;
 //   dotnet EdgeAgent.PeerBenchmark.dll [--quick] [--rounds 3] [--seconds 5] [--mib 512] [--output peer.md]
 //     [--commands-only] (skip the uploads) [--only EdgeAgent,SignalR,protocol] (run only these stacks; "protocol" is
 //     EdgeAgent without the product work, run by default with --commands-only)
+//     [--connection-window KiB] (both EdgeAgent sides' ConnectionWindow; default the product's 256)
 var options = Options.Parse(args);
 var inv = CultureInfo.InvariantCulture;
 var state = Path.Combine(Path.GetTempPath(), $"edgeagent-peer-{Environment.ProcessId}");
@@ -20,9 +21,9 @@ try
         // Alternate the order so that neither stack always runs on a warmer (or busier) machine.
         (string Name, Func<Task<IPeer>> Start)[] stacks =
         [
-            ("EdgeAgent", async () => await EdgeAgentPeer.StartAsync(state)),
+            ("EdgeAgent", async () => await EdgeAgentPeer.StartAsync(state, connectionWindow: options.ConnectionWindow)),
             ("SignalR", async () => await SignalRPeer.StartAsync()),
-            ("protocol", async () => await EdgeAgentPeer.StartAsync(state, protocolOnly: true)),
+            ("protocol", async () => await EdgeAgentPeer.StartAsync(state, protocolOnly: true, connectionWindow: options.ConnectionWindow)),
         ];
         var starts = (round % 2 == 1 ? stacks : stacks.Reverse())
             .Where(s => options.Only is null ? s.Name != "protocol" || options.CommandsOnly : options.Only.Split(',').Contains(s.Name, StringComparer.OrdinalIgnoreCase))
@@ -62,7 +63,7 @@ if (options.Output is { } output)
 
 return 0;
 
-internal sealed record Options(bool Quick, int Rounds, TimeSpan Warmup, TimeSpan Duration, long UploadBytes, string? Output, bool CommandsOnly, string? Only)
+internal sealed record Options(bool Quick, int Rounds, TimeSpan Warmup, TimeSpan Duration, long UploadBytes, string? Output, bool CommandsOnly, string? Only, int? ConnectionWindow)
 {
     public static Options Parse(string[] args)
     {
@@ -82,7 +83,8 @@ internal sealed record Options(bool Quick, int Rounds, TimeSpan Warmup, TimeSpan
             long.Parse(Get("--mib") ?? (quick ? "32" : "512"), CultureInfo.InvariantCulture) * 1024 * 1024,
             Get("--output"),
             args.Contains("--commands-only"),
-            Get("--only"));
+            Get("--only"),
+            Get("--connection-window") is { } kib ? int.Parse(kib, CultureInfo.InvariantCulture) * 1024 : null);
     }
 }
 

@@ -258,7 +258,7 @@ internal sealed class TunnelSession : IAsyncDisposable
     /// <summary>Whether a peer's declared limits can carry a session (a connection window is off or at least 64 KiB).</summary>
     private static bool AreUsable(SessionLimits limits) =>
         limits.MaxFrameSize >= 1024 && limits.InitialWindow >= 1024 && limits.MaxChannels >= 1 &&
-        (limits.ConnectionWindow == 0 || limits.ConnectionWindow >= 64 * 1024);
+        (limits.ConnectionWindow == 0 || limits.ConnectionWindow >= SessionOptions.MinConnectionWindow);
 
     /// <summary>Reads the peer's first frame; a malformed or late one is answered with a go-away before the exception propagates.</summary>
     private static async Task<Frame> ReadHandshakeFrameOrRefuseAsync(IDuplexPipe transport, SessionOptions options, TimeProvider time, CancellationToken cancellationToken)

@@ -69,8 +69,11 @@ internal sealed class IdempotencyTable
         return true;
     }
 
-    /// <summary>Adds or replaces an entry as the newest, evicting the oldest beyond the capacity.</summary>
-    public void Add(string key, string commandName, ReadOnlySpan<byte> result, long createdUnixMs)
+    /// <summary>
+    /// Adds or replaces an entry as the newest, evicting the oldest beyond the capacity. A small
+    /// result is copied; a large one is kept as the array given (it must not change afterwards).
+    /// </summary>
+    public void Add(string key, string commandName, byte[] result, long createdUnixMs)
     {
         var hash = key.GetHashCode();
         var existing = Find(key, hash);
@@ -95,7 +98,7 @@ internal sealed class IdempotencyTable
         keyBytes.CopyTo(_arena.AsSpan(offset));
         if (large)
         {
-            _large[index] = result.ToArray();
+            _large[index] = result;
         }
         else
         {
@@ -285,13 +288,13 @@ internal sealed class IdempotencyTable
         return bytes;
     }
 
-    /// <summary>Moves the live entries, oldest first, into rings of the given sizes (the arena at least twice what they need).</summary>
+    /// <summary>Moves the live entries, oldest first, into rings of the given sizes (the arena half as large again as they need).</summary>
     private void Rebuild(int slotCount, int neededBytes)
     {
         var slots = new Slot[slotCount];
         var large = new byte[]?[slotCount];
         var buckets = new int[BucketCount(slotCount)];
-        var arena = new byte[Math.Max(MinArena, (int)Math.Min(Array.MaxLength, 2L * neededBytes))];
+        var arena = new byte[Math.Max(MinArena, (int)Math.Min(Array.MaxLength, neededBytes + (neededBytes / 2L)))];
         var live = 0;
         var tail = 0;
         for (var i = 0; i < _count; i++)

@@ -22,12 +22,14 @@ namespace EdgeAgent.Agent.Internal;
 /// the disk. A record has reached the OS when its task completes, exactly as with one write per
 /// record; only the number of write calls changes.
 /// <para>
-/// Compaction does not stop the appends. The writer takes a snapshot of the live entries and notes
-/// the log's length; a thread-pool work item writes the snapshot to a temporary file and fsyncs it
-/// while appends go on into the old log. Then, as the writer again (for the time it takes to copy
-/// the records appended meanwhile), it copies the old log's bytes past the noted length onto the
-/// new file and renames it over the log. A record pending at the snapshot is both in the snapshot
-/// and in the copied tail; loading keeps the later one, which is the same.
+/// Compaction does not stop the appends. The writer notes the number the next entry will get and
+/// the log's length; a thread-pool work item writes the live entries numbered before it to a
+/// temporary file (encoding them under the lock a chunk at a time, so no copy of the table is
+/// made) and fsyncs it while appends go on into the old log. Then, as the writer again (for the
+/// time it takes to copy the records appended meanwhile), it copies the old log's bytes past the
+/// noted length onto the new file and renames it over the log. A record still pending when the
+/// compaction started is both in the new file's first part and in the copied tail; loading keeps
+/// the later one, which is the same.
 /// </para>
 /// </remarks>
 internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
@@ -36,10 +38,8 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
 
     private readonly object _gate = new();
 
-    // The entries, with no object per entry (see IdempotencyTable), and a reusable copy of them
-    // for the background compaction's snapshot.
+    // The entries, with no object per entry (see IdempotencyTable).
     private readonly IdempotencyTable _table;
-    private IdempotencyTable? _snapshot;
     private readonly int _capacity;
     private readonly TimeSpan _retention;
     private readonly TimeProvider _time;
@@ -54,7 +54,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
     private bool _writing;
     private bool _disposed;
 
-    // Under _gate: a compaction is running in the background (from its snapshot until its swap),
+    // Under _gate: a compaction is running in the background (from its start until its swap),
     // and the one whose new file is written and that waits for the writer to swap it in.
     private bool _compacting;
     private Compaction? _readyToSwap;
@@ -323,60 +323,70 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         }
 
         Expire();
-        var temp = WriteSnapshot(_table);
+        var temp = WriteSnapshot(_table.NextSequence);
         File.Move(temp, _path, overwrite: true);
         _log = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _logLength = _log.Length;
         _appendedSinceCompaction = 0;
     }
 
-    /// <summary>Writes <paramref name="live"/> to a new temporary file, fsynced, and returns its path.</summary>
-    private string WriteSnapshot(IdempotencyTable live)
+    /// <summary>
+    /// Writes the live entries numbered before <paramref name="before"/> to a new temporary file,
+    /// fsynced, and returns its path. The entries are encoded under the lock a chunk (about 64 KiB)
+    /// at a time, so commands wait for at most one chunk, and no copy of the table is made; an entry
+    /// removed between chunks is left out, as it should be.
+    /// </summary>
+    private string WriteSnapshot(long before)
     {
         var temp = _path + ".tmp";
         using var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-        var body = new ArrayBufferWriter<byte>(64 * 1024);
-        live.ForEach((Stream: stream, Body: body), static (state, key, name, created, result) =>
+        var body = new ArrayBufferWriter<byte>(SnapshotChunk + 1024);
+        for (long next = 0; next < before;)
         {
-            Encode(state.Body, key, name, created, result);
-            if (state.Body.WrittenCount >= 60 * 1024)
+            lock (_gate)
             {
-                state.Stream.Write(state.Body.WrittenSpan);
-                state.Body.ResetWrittenCount();
+                next = _table.ForEach(body, next, before, static (body, key, name, created, result) =>
+                {
+                    Encode(body, key, name, created, result);
+                    return body.WrittenCount < SnapshotChunk;
+                });
             }
-        });
-        stream.Write(body.WrittenSpan);
+
+            stream.Write(body.WrittenSpan);
+            body.ResetWrittenCount();
+        }
+
         stream.Flush(flushToDisk: true);
         return temp;
     }
 
-    /// <summary>As the writer: snapshots the live entries and the log's length, and compacts in the background.</summary>
+    private const int SnapshotChunk = 64 * 1024;
+
+    /// <summary>As the writer: notes the next entry number and the log's length, and compacts in the background.</summary>
     private void StartCompaction()
     {
-        IdempotencyTable snapshot;
+        long before;
         lock (_gate)
         {
-            snapshot = _snapshot = _table.CopyTo(_snapshot);
+            before = _table.NextSequence;
             _compacting = true;
         }
 
-        var compaction = new Compaction(snapshot, _logLength, _appendedSinceCompaction);
+        var compaction = new Compaction(before, _logLength, _appendedSinceCompaction);
         ThreadPool.UnsafeQueueUserWorkItem(static state => state.Cache.CompactInBackground(state.Compaction), (Cache: this, Compaction: compaction), preferLocal: false);
     }
 
-    /// <summary>Writes the snapshot while appends go on, then swaps it in as the writer (or leaves that to the running writer).</summary>
+    /// <summary>Writes the new file while appends go on, then swaps it in as the writer (or leaves that to the running writer).</summary>
     private void CompactInBackground(Compaction compaction)
     {
         try
         {
-            compaction.TempPath = WriteSnapshot(compaction.Live);
-            compaction.Live.ReleaseLargeResults();
+            compaction.TempPath = WriteSnapshot(compaction.Before);
             BeforeSwap?.Invoke();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // The old log stays; the next writer that finds a compaction due tries again.
-            compaction.Live.ReleaseLargeResults();
             TryDelete(_path + ".tmp");
             EndCompaction(compaction);
             return;
@@ -404,7 +414,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
     }
 
     /// <summary>
-    /// As the writer: appends the records written to the old log since the snapshot onto the new
+    /// As the writer: appends the records written to the old log since the compaction started onto the new
     /// file and renames it over the log. On failure the old log stays in use.
     /// </summary>
     private void Swap(Compaction compaction)
@@ -513,10 +523,13 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         _log?.Dispose();
     }
 
-    /// <summary>A background compaction: the snapshot, the log's length and append count when it was taken, and the new file.</summary>
-    private sealed class Compaction(IdempotencyTable live, long logLength, int appendedAtSnapshot)
+    /// <summary>
+    /// A background compaction: the entries it writes (those numbered before <see cref="Before"/>),
+    /// the log's length and append count when it started, and the new file.
+    /// </summary>
+    private sealed class Compaction(long before, long logLength, int appendedAtSnapshot)
     {
-        public IdempotencyTable Live { get; } = live;
+        public long Before { get; } = before;
 
         public long LogLength { get; } = logLength;
 

@@ -35,6 +35,8 @@ internal sealed class IdempotencyTable
     private int _count; // used slots, live or dead
     private int _live;
 
+    private long _nextSequence;
+
     private byte[] _arena;
     private int _arenaHead; // start of the oldest slot's bytes
     private int _arenaTail; // where the next allocation goes
@@ -116,6 +118,7 @@ internal sealed class IdempotencyTable
             Size = size,
             NameId = NameId(commandName),
             CreatedUnixMs = createdUnixMs,
+            Sequence = _nextSequence++,
             Live = true,
         };
         _buckets[bucket] = index + 1;
@@ -137,13 +140,42 @@ internal sealed class IdempotencyTable
         }
     }
 
-    /// <summary>Calls <paramref name="visit"/> for each live entry, oldest first.</summary>
-    public void ForEach<TState>(TState state, EntryVisitor<TState> visit)
+    /// <summary>The sequence number the next <see cref="Add"/> gets (entries are numbered in insertion order).</summary>
+    public long NextSequence => _nextSequence;
+
+    /// <summary>
+    /// Calls <paramref name="visit"/> for the live entries numbered from <paramref name="from"/> up
+    /// to (not including) <paramref name="before"/>, oldest first, until it returns false. Returns
+    /// the number to continue from: after the last entry visited, or <paramref name="before"/> when
+    /// none is left. Between calls the table may change: entries removed meanwhile are skipped,
+    /// entries added meanwhile are numbered from <see cref="NextSequence"/> on.
+    /// </summary>
+    public long ForEach<TState>(TState state, long from, long before, EntryVisitor<TState> visit)
     {
-        for (var i = 0; i < _count; i++)
+        // The ring is in insertion order, dead slots included: find the first number ≥ from.
+        int low = 0, high = _count;
+        while (low < high)
+        {
+            var middle = (low + high) >>> 1;
+            if (_slots[(_head + middle) % _slots.Length].Sequence < from)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        for (var i = low; i < _count; i++)
         {
             var index = (_head + i) % _slots.Length;
             ref var entry = ref _slots[index];
+            if (entry.Sequence >= before)
+            {
+                break;
+            }
+
             if (!entry.Live)
             {
                 continue;
@@ -151,42 +183,14 @@ internal sealed class IdempotencyTable
 
             var key = MemoryMarshal.Cast<byte, char>(_arena.AsSpan(entry.Offset, entry.KeyBytes));
             var result = _large[index] is { } large ? large : _arena.AsSpan(entry.Offset + entry.KeyBytes, entry.ResultBytes);
-            visit(state, key, _names[entry.NameId], entry.CreatedUnixMs, result);
+            if (!visit(state, key, _names[entry.NameId], entry.CreatedUnixMs, result))
+            {
+                return entry.Sequence + 1;
+            }
         }
+
+        return before;
     }
-
-    /// <summary>Makes <paramref name="target"/> (reusing its arrays where they fit) a copy of this table.</summary>
-    public IdempotencyTable CopyTo(IdempotencyTable? target)
-    {
-        target ??= new IdempotencyTable(_capacity);
-        if (target._slots.Length != _slots.Length)
-        {
-            target._slots = new Slot[_slots.Length];
-            target._large = new byte[]?[_slots.Length];
-            target._buckets = new int[_buckets.Length];
-        }
-
-        if (target._arena.Length != _arena.Length)
-        {
-            target._arena = new byte[_arena.Length];
-        }
-
-        _slots.AsSpan().CopyTo(target._slots);
-        _large.AsSpan().CopyTo(target._large);
-        _buckets.AsSpan().CopyTo(target._buckets);
-        _arena.AsSpan().CopyTo(target._arena);
-        target._names.Clear();
-        target._names.AddRange(_names);
-        target._head = _head;
-        target._count = _count;
-        target._live = _live;
-        target._arenaHead = _arenaHead;
-        target._arenaTail = _arenaTail;
-        return target;
-    }
-
-    /// <summary>Drops the references to large results (a copy made for one snapshot keeps nothing alive).</summary>
-    public void ReleaseLargeResults() => Array.Clear(_large);
 
     private int Find(string key, int hash)
     {
@@ -343,8 +347,9 @@ internal sealed class IdempotencyTable
 
     private static int BucketCount(int slots) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)slots * 2);
 
-    /// <summary>Receives one live entry.</summary>
-    public delegate void EntryVisitor<TState>(TState state, ReadOnlySpan<char> key, string commandName, long createdUnixMs, ReadOnlySpan<byte> result);
+    /// <summary>Receives one live entry (its key and result are valid only during the call).</summary>
+    /// <returns>False to stop after this entry.</returns>
+    public delegate bool EntryVisitor<TState>(TState state, ReadOnlySpan<char> key, string commandName, long createdUnixMs, ReadOnlySpan<byte> result);
 
     private struct Slot
     {
@@ -356,6 +361,7 @@ internal sealed class IdempotencyTable
         public int Size;
         public int NameId;
         public long CreatedUnixMs;
+        public long Sequence;
         public bool Live;
     }
 }

@@ -64,7 +64,11 @@ public sealed class IdempotencyTableTests
         }
 
         var seen = new List<(string, string, byte[], long)>();
-        table.ForEach(seen, static (list, key, name, created, result) => list.Add((key.ToString(), name, result.ToArray(), created)));
+        table.ForEach(seen, 0, table.NextSequence, static (list, key, name, created, result) =>
+        {
+            list.Add((key.ToString(), name, result.ToArray(), created));
+            return true;
+        }).Should().Be(table.NextSequence);
         seen.Select(entry => entry.Item1).Should().Equal(model.Select(entry => entry.Key), "ForEach visits the live entries oldest first");
         for (var i = 0; i < seen.Count; i++)
         {
@@ -75,25 +79,57 @@ public sealed class IdempotencyTableTests
     }
 
     [Fact]
-    public void A_copy_is_independent_of_later_changes()
+    public void A_walk_in_chunks_sees_each_entry_numbered_before_its_end_once_unless_it_went_first()
     {
-        var table = new IdempotencyTable(10);
-        table.Add("a", "cmd", [1, 2], 1);
-        table.Add("b", "cmd", new byte[IdempotencyTable.LargeResult + 1], 2);
-        var copy = table.CopyTo(null);
-        table.Add("a", "cmd", [9], 3);
-        table.Add("c", "cmd", [3], 4);
+        var table = new IdempotencyTable(620);
+        for (var i = 0; i < 600; i++)
+        {
+            table.Add($"k{i}", "cmd", [(byte)i], i);
+        }
 
-        var keys = new List<string>();
-        copy.ForEach(keys, static (list, key, _, _, _) => list.Add(key.ToString()));
-        keys.Should().Equal("a", "b");
-        copy.TryGet("a", out _, out var a).Should().BeTrue();
-        a.Should().Equal(1, 2);
+        var before = table.NextSequence;
+        var seen = new List<string>();
+        var gone = new HashSet<string>(); // replaced or evicted before the walk reached them
+        long next = 0;
+        var round = 0;
+        while (next < before)
+        {
+            var taken = 0;
+            next = table.ForEach(seen, next, before, (list, key, _, _, _) =>
+            {
+                list.Add(key.ToString());
+                return ++taken < 3;
+            });
 
-        // Reusing the copy's arrays for the next snapshot.
-        table.CopyTo(copy).Should().BeSameAs(copy);
-        keys.Clear();
-        copy.ForEach(keys, static (list, key, _, _, _) => list.Add(key.ToString()));
-        keys.Should().Equal("b", "a", "c");
+            // Between chunks the table changes: five new keys per round (numbered past the walk's
+            // end; past 620 entries the oldest are evicted, faster than the walk advances, and the
+            // ring is rebuilt as it grows), and every tenth round a key is replaced.
+            round++;
+            for (var j = 0; j < 5; j++)
+            {
+                table.Add($"new{round}-{j}", "cmd", new byte[j == 0 && round % 7 == 0 ? IdempotencyTable.LargeResult + 1 : 40], 1000 + round);
+            }
+
+            if (round % 10 == 0)
+            {
+                var replaced = $"k{300 + round}";
+                if (!seen.Contains(replaced))
+                {
+                    gone.Add(replaced);
+                }
+
+                table.Add(replaced, "cmd", [1], 2000 + round);
+            }
+
+            foreach (var key in Enumerable.Range(0, 600).Select(i => $"k{i}").Where(key => !seen.Contains(key) && !table.TryGet(key, out _, out _)))
+            {
+                gone.Add(key);
+            }
+        }
+
+        var expected = Enumerable.Range(0, 600).Select(i => $"k{i}").Where(key => !gone.Contains(key)).ToList();
+        seen.Should().Equal(expected, "every original entry still there when the walk reached it is seen once, in order, and nothing added after the walk started");
+        gone.Should().NotBeEmpty("the test evicts and replaces entries ahead of the walk");
+        seen.Count.Should().BeGreaterThan(100);
     }
 }

@@ -57,6 +57,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
     // Under _gate: a compaction is running in the background (from its start until its swap),
     // and the one whose new file is written and that waits for the writer to swap it in.
     private bool _compacting;
+    private long _compactionRetryAt; // after a failed compaction: how many appends before the next try
     private Compaction? _readyToSwap;
 
     // Only the writer touches these.
@@ -100,7 +101,13 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
     /// <summary>Test hook: runs in the background compaction after the new file is written, before the swap.</summary>
     internal Action? BeforeSwap { get; set; }
 
-    private bool CompactionDue => _appendedSinceCompaction > 2 * _capacity;
+    /// <summary>How many compactions were started (successful or not).</summary>
+    internal long CompactionAttempts => Interlocked.Read(ref _compactionAttempts);
+
+    private long _compactionAttempts;
+
+    /// <summary>The writer reads it under <c>_gate</c>. A failed compaction is retried after another capacity of appends, not on every one.</summary>
+    private bool CompactionDue => _appendedSinceCompaction > 2 * _capacity && _appendedSinceCompaction >= _compactionRetryAt;
 
     public bool TryGet(string key, out string commandName, out byte[] response)
     {
@@ -372,6 +379,8 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
             _compacting = true;
         }
 
+        Interlocked.Increment(ref _compactionAttempts);
+
         var compaction = new Compaction(before, _logLength, _appendedSinceCompaction);
         ThreadPool.UnsafeQueueUserWorkItem(static state => state.Cache.CompactInBackground(state.Compaction), (Cache: this, Compaction: compaction), preferLocal: false);
     }
@@ -386,9 +395,9 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // The old log stays; the next writer that finds a compaction due tries again.
+            // The old log stays; a compaction is tried again after another capacity of appends.
             TryDelete(_path + ".tmp");
-            EndCompaction(compaction);
+            EndCompaction(compaction, succeeded: false);
             return;
         }
 
@@ -458,16 +467,17 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         }
         finally
         {
-            if (compaction.TempPath is { } left)
+            var left = compaction.TempPath;
+            if (left is not null)
             {
                 TryDelete(left);
             }
 
-            EndCompaction(compaction);
+            EndCompaction(compaction, succeeded: left is null);
         }
     }
 
-    private void EndCompaction(Compaction compaction)
+    private void EndCompaction(Compaction compaction, bool succeeded)
     {
         lock (_gate)
         {
@@ -476,6 +486,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
                 _readyToSwap = null;
             }
 
+            _compactionRetryAt = succeeded ? 0 : compaction.AppendedAtSnapshot + (long)_capacity;
             _compacting = false;
             Monitor.PulseAll(_gate); // Dispose may be waiting
         }

@@ -115,6 +115,52 @@ public sealed class FileIdempotencyCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_compaction_that_cannot_write_its_file_leaves_the_old_log_in_use_and_a_later_one_succeeds()
+    {
+        var cache = new FileIdempotencyCache(_directory, capacity: 20, TimeSpan.FromHours(1), _time);
+
+        // A directory where the compaction's temporary file would go: creating the file fails.
+        var temp = Path.Combine(_directory, "idempotency.log.tmp");
+        Directory.CreateDirectory(temp);
+        for (var i = 0; i < 200; i++)
+        {
+            await cache.SetAsync($"key-{i}", "cmd", [(byte)i]); // each still reaches the log
+            await Task.Delay(1); // time for a failed attempt to end before the next append
+        }
+
+        cache.Compactions.Should().Be(0, "every attempt failed to create its file");
+        cache.TryGet("key-199", out _, out _).Should().BeTrue();
+
+        // Due from the 41st append on; after a failure the next try waits for another 20 appends,
+        // so 200 appends make at most 8 attempts, not one per append.
+        cache.CompactionAttempts.Should().BeInRange(1, 8);
+
+        Directory.Delete(temp);
+        for (var i = 200; i < 260 && cache.Compactions == 0; i++)
+        {
+            await cache.SetAsync($"key-{i}", "cmd", [(byte)i]);
+            await Task.Delay(5); // the compaction runs in the background
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (cache.Compactions == 0 && DateTime.UtcNow < deadline)
+        {
+            await cache.SetAsync("key-nudge", "cmd", [0]);
+            await Task.Delay(10);
+        }
+
+        cache.Compactions.Should().BeGreaterThan(0, "a compaction succeeds once the file can be written");
+        await cache.SetAsync("key-final", "cmd", [1]);
+        cache.Dispose();
+
+        using var reopened = new FileIdempotencyCache(_directory, capacity: 20, TimeSpan.FromHours(1), _time);
+        reopened.Count.Should().Be(20);
+        reopened.TryGet("key-final", out _, out _).Should().BeTrue();
+        reopened.TryGet("key-0", out _, out _).Should().BeFalse("the oldest were evicted");
+        new FileInfo(Path.Combine(_directory, "idempotency.log")).Length.Should().BeLessThan(200 * 20, "the log was compacted, not left at every record appended");
+    }
+
+    [Fact]
     public async Task A_replaced_key_keeps_its_newest_result_and_expired_entries_are_forgotten()
     {
         using var cache = new FileIdempotencyCache(_directory, capacity: 10, TimeSpan.FromMinutes(5), _time);

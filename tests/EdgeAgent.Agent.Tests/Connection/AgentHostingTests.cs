@@ -52,36 +52,29 @@ public sealed class AgentHostingTests
     }
 
     [Theory]
-    [InlineData(100)]
-    [InlineData(int.MaxValue)]
-    public async Task A_MaxMessageSize_outside_the_range_stops_the_host_at_start_naming_the_setting(int value)
+    [InlineData("MaxMessageSize", 100, "between 1024 and 1073741824 bytes")]
+    [InlineData("MaxMessageSize", int.MaxValue, "between 1024 and 1073741824 bytes")]
+    [InlineData("ConnectionWindow", 1000, "0 (connection-level flow control off) or between 65536 and 1073741824 bytes")]
+    [InlineData("ConnectionWindow", -1, "0 (connection-level flow control off) or between 65536 and 1073741824 bytes")]
+    [InlineData("ConnectionWindow", int.MaxValue, "0 (connection-level flow control off) or between 65536 and 1073741824 bytes")]
+    public async Task A_size_outside_its_range_stops_the_host_at_start_naming_the_setting(string setting, int value, string range)
     {
         using var host = Build(o =>
         {
             o.ControlPlaneUrl = "https://cp.example";
             o.Token = Token;
-            o.MaxMessageSize = value;
+            if (setting == "MaxMessageSize")
+            {
+                o.MaxMessageSize = value;
+            }
+            else
+            {
+                o.ConnectionWindow = value;
+            }
         });
 
         var error = await FluentActions.Awaiting(() => host.StartAsync()).Should().ThrowAsync<OptionsValidationException>();
-        error.Which.Message.Should().Contain($"EdgeAgent:MaxMessageSize must be between 1024 and 1073741824 bytes (it is {value})");
-    }
-
-    [Theory]
-    [InlineData(1000)]
-    [InlineData(-1)]
-    [InlineData(int.MaxValue)]
-    public async Task A_ConnectionWindow_outside_the_range_stops_the_host_at_start_naming_the_setting(int value)
-    {
-        using var host = Build(o =>
-        {
-            o.ControlPlaneUrl = "https://cp.example";
-            o.Token = Token;
-            o.ConnectionWindow = value;
-        });
-
-        var error = await FluentActions.Awaiting(() => host.StartAsync()).Should().ThrowAsync<OptionsValidationException>();
-        error.Which.Message.Should().Contain($"EdgeAgent:ConnectionWindow must be 0 (connection-level flow control off) or between 65536 and 1073741824 bytes (it is {value})");
+        error.Which.Message.Should().Contain($"EdgeAgent:{setting} must be {range} (it is {value})");
     }
 
     [Fact]

@@ -22,7 +22,9 @@ namespace EdgeAgent.Benchmarks.Forwarding;
 /// A Stopwatch harness for TCP forwarding over a real loopback WebSocket tunnel, in three
 /// processes so memory can be attributed: this one (control plane on Kestrel and the clients),
 /// an agent (generic host, ClientWebSocket) and the TCP targets (sink, source, holder).
-/// <c>dotnet run -c Release --project benchmarks/EdgeAgent.Benchmarks -- forwarding [--quick]</c>
+/// <c>dotnet run -c Release --project benchmarks/EdgeAgent.Benchmarks -- forwarding [--quick]</c>.
+/// <c>EDGEAGENT_BENCH_CONNECTION_WINDOW</c> (KiB) sets <c>ConnectionWindow</c> on both ends (the
+/// agent process inherits it).
 /// </summary>
 internal static class ForwardingHarness
 {
@@ -71,11 +73,15 @@ internal static class ForwardingHarness
 
     // ------------------------------------------------------------------ main process
 
+    /// <summary>Both ends' <c>ConnectionWindow</c> from <c>EDGEAGENT_BENCH_CONNECTION_WINDOW</c> (KiB), else the product default.</summary>
+    private static int? ConnectionWindow =>
+        Environment.GetEnvironmentVariable("EDGEAGENT_BENCH_CONNECTION_WINDOW") is { Length: > 0 } kib ? int.Parse(kib, CultureInfo.InvariantCulture) * 1024 : null;
+
     private static async Task<int> RunMainAsync(bool quick)
     {
         var single = quick ? 512L << 20 : 2L << 30;
         var loadSeconds = quick ? 3 : 6;
-        Console.WriteLine($"# Forwarding harness ({(quick ? "quick" : "full")}), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"# Forwarding harness ({(quick ? "quick" : "full")}), {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, connection window {(ConnectionWindow is { } window ? $"{window / 1024} KiB" : "default")}");
         Console.WriteLine($"runtime {RuntimeInformation.FrameworkDescription}, {Environment.ProcessorCount} logical CPUs, server GC {System.Runtime.GCSettings.IsServerGC}");
 
         await using var rig = await Rig.StartAsync();
@@ -207,7 +213,7 @@ internal static class ForwardingHarness
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddEdgeControlPlane();
+        builder.Services.AddEdgeControlPlane(o => o.ConnectionWindow = ConnectionWindow ?? o.ConnectionWindow);
         var app = builder.Build();
         app.MapEdgeAgents();
         app.UseWebSockets();
@@ -362,6 +368,7 @@ internal static class ForwardingHarness
             o.MaxConcurrentChannels = 4096;
             o.Policy.MaxConcurrentCommands = 4096;
             o.Policy.ForwardingAllowlist.Add("127.0.0.1:1-65535");
+            o.ConnectionWindow = ConnectionWindow ?? o.ConnectionWindow;
         }).AddCommandHandler<BenchPingHandler>();
         using var host = builder.Build();
         await host.StartAsync();

@@ -49,15 +49,17 @@ internal static class SocketChannelPump
     /// <param name="socketName">Names the socket side in reset messages, e.g. "the target".</param>
     /// <param name="filter">Optional filter of the channel-to-socket direction.</param>
     /// <param name="onResetting">Test seam: runs when the socket is about to be reset (the reset is decided, the socket not yet touched).</param>
+    /// <param name="onHalfClosing">Test seam: runs when the channel's input has ended, before the socket's sending side is shut down.</param>
     public static async Task<PumpOutcome> RunAsync(
         TunnelChannel channel,
         Socket socket,
         ProtocolErrorCode socketResetCode,
         string socketName,
         ChannelInputFilter? filter = null,
-        Action? onResetting = null)
+        Action? onResetting = null,
+        Action? onHalfClosing = null)
     {
-        var state = new PumpState(channel, socket, socketResetCode, socketName, onResetting);
+        var state = new PumpState(channel, socket, socketResetCode, socketName, onResetting, onHalfClosing);
         using var registration = channel.Aborted.Register(static s => ((PumpState)s!).OnChannelAborted(), state);
         var toSocket = ChannelToSocketAsync(state, filter);
         var toChannel = SocketToChannelAsync(state);
@@ -244,7 +246,7 @@ internal static class SocketChannelPump
     /// abort on other threads, must not end the pump — whose last step disposes the socket, which
     /// without the RST set up is a graceful close, a FIN — before the reset is done.
     /// </summary>
-    private sealed class PumpState(TunnelChannel channel, Socket socket, ProtocolErrorCode socketResetCode, string socketName, Action? onResetting)
+    private sealed class PumpState(TunnelChannel channel, Socket socket, ProtocolErrorCode socketResetCode, string socketName, Action? onResetting, Action? onHalfClosing)
     {
         private readonly object _gate = new();
         private bool _closed;
@@ -293,6 +295,7 @@ internal static class SocketChannelPump
         /// </summary>
         public void ShutdownSend()
         {
+            onHalfClosing?.Invoke();
             lock (_gate)
             {
                 if (_closed)

@@ -124,4 +124,43 @@ public sealed class SocketChannelPumpTests
         (await rig.PeerReadsAsync()).Should().Be(SocketError.ConnectionReset, "a reset channel closes the socket with RST, not FIN");
         resets.Should().Be(1, "the socket is reset once");
     }
+
+    [Fact]
+    public async Task A_reset_that_arrives_as_the_input_ends_wins_over_the_half_close()
+    {
+        // The peer half-closes the channel and resets it right after. The pump's sending
+        // direction sees the end of its input and is about to shut the socket's sending side
+        // (a FIN) just as the reset is decided on another thread, whose abort callbacks, the
+        // pump's among them, have not run yet. The half-close must see the pending reset and reset
+        // the socket instead: the target must see a reset, not an end-of-stream it would take
+        // for a completed transfer.
+        await using var rig = await Rig.StartAsync();
+        using var resetDecided = new ManualResetEventSlim();
+        using var releaseCallbacks = new ManualResetEventSlim();
+        Task? resetting = null;
+        void OnHalfClosing()
+        {
+            // On the pump's thread: reset the channel from another thread and hold that thread in
+            // the abort callbacks (ours runs first: newest first) until the half-close has run.
+            resetting = Task.Run(() => rig.Local.Reset(ProtocolErrorCode.Cancelled, "reset as the input ends"));
+            resetDecided.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue("the reset has been decided");
+            rig.Local.AbortReason.Should().NotBeNull();
+        }
+
+        var pump = SocketChannelPump.RunAsync(rig.Local, rig.PumpSocket, ProtocolErrorCode.Refused, "The target", onHalfClosing: OnHalfClosing);
+        await rig.ExchangeAsync();
+        using var hold = rig.Local.Aborted.Register(() =>
+        {
+            resetDecided.Set();
+            releaseCallbacks.Wait(TimeSpan.FromSeconds(10));
+        });
+
+        await rig.Remote.CompleteWritesAsync();
+        var peerSaw = await rig.PeerReadsAsync();
+        releaseCallbacks.Set();
+        await Poll.Within(resetting ?? Task.CompletedTask);
+
+        peerSaw.Should().Be(SocketError.ConnectionReset, "a reset pending when the input ended beats the half-close");
+        (await Poll.Within(pump)).Should().Be(PumpOutcome.ChannelReset);
+    }
 }

@@ -80,13 +80,13 @@ public sealed class EdgeAgentOptions
     public int ChannelWindow { get; set; } = 1024 * 1024;
 
     /// <summary>
-    /// The connection-level receive window: how many bytes of bulk data the control plane may have in flight
-    /// towards this agent across all channels at once. It bounds the bulk data a command, a heartbeat or
-    /// an interactive stream can be queued behind, and with it the bulk throughput towards this agent:
-    /// at most this many bytes per network round trip (256 KiB at 50 ms ≈ 5 MB/s). Raise it on
-    /// high-latency links where bulk transfers (logs, forwarded copies, image uploads) matter more
-    /// than command latency during them; 0 turns it off (then only <see cref="ChannelWindow"/>
-    /// limits a stream). 0, or 64 KiB to 1 GiB. Default 256 KiB.
+    /// The connection-level receive window: how many bytes of bulk data the control plane may have
+    /// in flight towards this agent across all channels at once. It bounds the bulk data a command,
+    /// a heartbeat or an interactive stream can be queued behind, and with it the bulk throughput
+    /// towards this agent: at most this many bytes per network round trip (256 KiB at 50 ms ≈
+    /// 5 MB/s). Raise it on high-latency links where bulk transfers (logs, forwarded copies, image
+    /// uploads) matter more than command latency during them; 0 turns it off (then only
+    /// <see cref="ChannelWindow"/> limits a stream). 0, or 64 KiB to 1 GiB. Default 256 KiB.
     /// </summary>
     public int ConnectionWindow { get; set; } = Protocol.Session.SessionOptions.DefaultConnectionWindow;
 

@@ -31,7 +31,7 @@ public sealed class ConnectionWindowSettingTests
     }
 
     [Fact]
-    public async Task Zero_on_either_side_turns_connection_level_flow_control_off()
+    public async Task Zero_on_the_agent_turns_connection_level_flow_control_off()
     {
         await using var controlPlane = await TestControlPlane.StartAsync();
         var token = await controlPlane.EnrollAsync("window-0");

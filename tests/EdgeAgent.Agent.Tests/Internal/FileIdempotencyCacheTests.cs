@@ -70,7 +70,7 @@ public sealed class FileIdempotencyCacheTests : IDisposable
         cache.BeforeSwap = () =>
         {
             held.Set();
-            release.Wait();
+            release.Wait(TimeSpan.FromSeconds(60));
         };
 
         // 101 appends make a compaction due (more than twice the capacity); it starts in the background.
@@ -91,12 +91,14 @@ public sealed class FileIdempotencyCacheTests : IDisposable
         cache.Compactions.Should().Be(0);
         cache.BeforeSwap = null;
         release.Set();
-        while (cache.Compactions == 0)
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (cache.Compactions == 0 && DateTime.UtcNow < deadline)
         {
             await cache.SetAsync("key-nudge", "cmd", [0]); // the swap runs on the writer, after the next batch at the latest
             await Task.Delay(10);
         }
 
+        cache.Compactions.Should().Be(1, "the held compaction was swapped in once released");
         cache.Dispose();
         File.Exists(Path.Combine(_directory, "idempotency.log.tmp")).Should().BeFalse();
 

@@ -248,12 +248,7 @@ internal sealed class IdempotencyTable
     /// <summary>Takes <paramref name="size"/> bytes at the arena's tail, wrapping to its start when the end has no room.</summary>
     private bool TryAllocate(int size, out int offset)
     {
-        if (_count == 0)
-        {
-            _arenaHead = 0;
-            _arenaTail = 0;
-        }
-
+        // An empty table has its arena positions at 0 (RemoveOldest and Rebuild reset them).
         var wrapped = _count > 0 && _arenaTail <= _arenaHead;
         if (!wrapped && _arena.Length - _arenaTail >= size)
         {

@@ -113,6 +113,7 @@ internal sealed class EdgeAgentPeer : IPeer
         while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
         {
             received += read;
+            UploadMeter.Add(read);
         }
 
         return received;

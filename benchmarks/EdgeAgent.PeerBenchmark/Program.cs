@@ -93,9 +93,19 @@ internal sealed record CommandResult(int Concurrency, long Count, double PerSeco
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"c={Concurrency}: {PerSecond:0} rt/s p50 {P50Ms:0.000} ms p99 {P99Ms:0.000} ms {(double.IsNaN(BytesPerCall) ? "n/a" : BytesPerCall.ToString("0", CultureInfo.InvariantCulture))} B/call GCs {Collections}");
 }
 
-internal sealed record RoundResult(CommandResult C1, CommandResult C64, double Upload4KMBps, double Upload64KMBps, CommandResult Loaded)
+internal sealed record RoundResult(CommandResult C1, CommandResult C64, double Upload4KMBps, double Upload64KMBps, CommandResult Loaded, double LoadedUploadMBps)
 {
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{C1}; {C64}; upload 4K {Upload4KMBps:0} MB/s, 64K {Upload64KMBps:0} MB/s; loaded {Loaded}");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{C1}; {C64}; upload 4K {Upload4KMBps:0} MB/s, 64K {Upload64KMBps:0} MB/s; loaded {Loaded}, upload meanwhile {LoadedUploadMBps:0} MB/s");
+}
+
+/// <summary>Bytes the server side of either stack has received from uploads, counted as they arrive.</summary>
+internal static class UploadMeter
+{
+    private static long s_bytes;
+
+    public static long Bytes => Interlocked.Read(ref s_bytes);
+
+    public static void Add(long bytes) => Interlocked.Add(ref s_bytes, bytes);
 }
 
 internal static class Workloads
@@ -110,7 +120,7 @@ internal static class Workloads
         var c64 = await CommandsAsync(peer, 64, options.Duration, null);
         if (options.CommandsOnly)
         {
-            return new RoundResult(c1, c64, double.NaN, double.NaN, c1);
+            return new RoundResult(c1, c64, double.NaN, double.NaN, c1, double.NaN);
         }
 
         var up4 = await UploadAsync(peer, options.UploadBytes, 4 * 1024);
@@ -120,7 +130,9 @@ internal static class Workloads
         using var stop = new CancellationTokenSource();
         var upload = peer.UploadAsync(options.UploadBytes * 4, 64 * 1024, stop.Token);
         await Task.Delay(200); // let the stream get going
+        var (uploadedBefore, uploadClock) = (UploadMeter.Bytes, Stopwatch.StartNew());
         var loaded = await CommandsAsync(peer, 1, options.Duration, upload);
+        var loadedUpload = (UploadMeter.Bytes - uploadedBefore) / 1e6 / uploadClock.Elapsed.TotalSeconds;
         await stop.CancelAsync();
         try
         {
@@ -131,7 +143,7 @@ internal static class Workloads
             // Stopped on purpose.
         }
 
-        return new RoundResult(c1, c64, up4, up64, loaded);
+        return new RoundResult(c1, c64, up4, up64, loaded, loadedUpload);
     }
 
     /// <summary>Runs <paramref name="concurrency"/> callers in a closed loop for the duration (or until <paramref name="until"/> ends).</summary>
@@ -204,7 +216,8 @@ internal static class Report
                 MedianBy(rounds, r => r.C64, c => -c.PerSecond),
                 Median(rounds.Select(r => r.Upload4KMBps)),
                 Median(rounds.Select(r => r.Upload64KMBps)),
-                MedianBy(rounds, r => r.Loaded, c => c.P99Ms));
+                MedianBy(rounds, r => r.Loaded, c => c.P99Ms),
+                Median(rounds.Select(r => r.LoadedUploadMBps)));
             s.AppendLine(inv, $"| {name} | {m.C1.PerSecond:0} | {m.C1.P50Ms:0.000} ms | {m.C1.P99Ms:0.000} ms | {m.C64.PerSecond:0} | {m.C64.P50Ms:0.000} ms | {m.C64.P99Ms:0.000} ms | {m.Upload4KMBps:0} MB/s | {m.Upload64KMBps:0} MB/s | {m.Loaded.P99Ms:0.000} ms ({m.Loaded.Count} calls) |");
         }
 
@@ -218,7 +231,7 @@ internal static class Report
             Goal(s, "upload MB/s, 4 KiB chunks", e.Upload4KMBps / r.Upload4KMBps, "≥ 2.00×", e.Upload4KMBps >= 2 * r.Upload4KMBps);
             Goal(s, "upload MB/s, 64 KiB chunks", e.Upload64KMBps / r.Upload64KMBps, "≥ 2.00×", e.Upload64KMBps >= 2 * r.Upload64KMBps);
             s.AppendLine();
-            s.AppendLine(inv, $"Loaded vs unloaded p99 at concurrency 1 (goal ≤ 2×): EdgeAgent {e.Loaded.P99Ms / e.C1.P99Ms:0.00}× ({e.Loaded.P99Ms:0.000} vs {e.C1.P99Ms:0.000} ms), SignalR {r.Loaded.P99Ms / r.C1.P99Ms:0.00}× ({r.Loaded.P99Ms:0.000} vs {r.C1.P99Ms:0.000} ms).");
+            s.AppendLine(inv, $"Loaded vs unloaded p99 at concurrency 1 (goal ≤ 2×): EdgeAgent {e.Loaded.P99Ms / e.C1.P99Ms:0.00}× ({e.Loaded.P99Ms:0.000} vs {e.C1.P99Ms:0.000} ms), SignalR {r.Loaded.P99Ms / r.C1.P99Ms:0.00}× ({r.Loaded.P99Ms:0.000} vs {r.C1.P99Ms:0.000} ms). The upload meanwhile (64 KiB chunks): EdgeAgent {e.LoadedUploadMBps:0} MB/s, SignalR {r.LoadedUploadMBps:0} MB/s.");
         }
 
         return s.ToString();

@@ -103,6 +103,7 @@ internal sealed class SignalRPeer : IPeer
             await foreach (var chunk in stream)
             {
                 received += chunk.Length;
+                UploadMeter.Add(chunk.Length);
             }
 
             return received;

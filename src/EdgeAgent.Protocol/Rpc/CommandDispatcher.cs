@@ -227,11 +227,14 @@ internal sealed partial class CommandDispatcher
             switch (invoker.Shape)
             {
                 case CommandShape.Unary:
+                    // Bulk data on this session yields to commands while they run (TunnelSession.NoteCommandActivity).
+                    channel.Session.NoteCommandActivity();
                     var response = await RunUnaryAsync(invoker, call);
 
                     // The work is done: free the slot before the caller can see the answer, or a
                     // caller running exactly MaxConcurrentCommands at once would be refused.
                     slot?.Dispose();
+                    channel.Session.NoteCommandActivity();
                     await AnswerAsync(channel, response);
                     break;
                 case CommandShape.Streaming:

@@ -34,6 +34,9 @@ internal static class RpcClient
         using var forward = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), deadline)
             : default;
+        // Bulk data on this session yields to commands while they run (TunnelSession.NoteCommandActivity).
+        session.NoteCommandActivity();
+
         // The answer is one length-prefixed message, collected whole (no pipe); the limit counts the prefix too.
         var channel = await OpenAsync(session, call, payload, closeOutput: true, time, deadline.Token, deadline, cancellationToken, collectInputLimit: call.MaxMessageSize + FrameReader.PrefixLength);
         try
@@ -48,6 +51,7 @@ internal static class RpcClient
         finally
         {
             channel.EndCollecting();
+            session.NoteCommandActivity();
         }
     }
 

@@ -58,6 +58,9 @@ internal sealed class TunnelSession : IAsyncDisposable
     private long _connectionCredit;
     private readonly Queue<ConnectionCreditWaiter> _connectionWaiters = new();
     private long _connectionUnreturned; // read loop only
+    private readonly long _commandReserve; // credit bulk data leaves unused while commands are active
+    private readonly long _commandLinger; // in timestamp ticks
+    private long _commandsActiveUntil; // timestamp
 
     private TunnelSession(IDuplexPipe transport, SessionOptions options, SessionLimits remote, bool isConnector, TimeProvider time, ILogger logger)
     {
@@ -75,6 +78,9 @@ internal sealed class TunnelSession : IAsyncDisposable
         MaxOutboundDataChunk = Math.Max(1, Math.Min(options.MaxDataChunk, remote.MaxFrameSize - FrameWriter.MaxDataFrameOverhead));
         _connectionFlow = options.ConnectionWindow > 0 && remote.ConnectionWindow > 0;
         _connectionCredit = remote.ConnectionWindow;
+        _commandReserve = _connectionFlow ? Math.Max(0, remote.ConnectionWindow - (remote.ConnectionWindow / 4 + ConnectionQuantum)) : 0;
+        _commandLinger = time.TimestampFrequency * CommandLingerMilliseconds / 1000;
+        _commandsActiveUntil = time.GetTimestamp();
     }
 
     /// <summary>True when both sides take part in connection-level flow control.</summary>
@@ -492,7 +498,9 @@ internal sealed class TunnelSession : IAsyncDisposable
 
     internal ValueTask SendDataAsync(TunnelChannel channel, ReadOnlyMemory<byte> data, bool close, CancellationToken cancellationToken)
     {
-        if (_directSend is not null && data.Length >= DirectSendThreshold && !close)
+        // Not while commands run: a direct send holds the write lock for the whole socket send,
+        // and a command's message would wait for it.
+        if (_directSend is not null && data.Length >= DirectSendThreshold && !close && !CommandsActive)
         {
             return SendDataDirectAsync(channel.Id, data, cancellationToken);
         }
@@ -697,15 +705,53 @@ internal sealed class TunnelSession : IAsyncDisposable
     /// <summary>Debits up to <paramref name="wanted"/> bytes when at least a quantum (or all of it) is free; called under the gate.</summary>
     private int? TryGrantConnectionCredit(int wanted)
     {
-        if (_connectionCredit < Math.Min(wanted, ConnectionQuantum))
+        var available = _connectionCredit;
+        if (_commandReserve > 0 && CommandsActive)
+        {
+            available -= _commandReserve;
+        }
+
+        if (available < Math.Min(wanted, ConnectionQuantum))
         {
             return null;
         }
 
-        var granted = (int)Math.Min(wanted, _connectionCredit);
+        var granted = (int)Math.Min(wanted, available);
         _connectionCredit -= granted;
         return granted;
     }
+
+    /// <summary>How long a command's start or end keeps bulk data yielding to commands.</summary>
+    internal const int CommandLingerMilliseconds = 50;
+
+    /// <summary>
+    /// Notes that a unary command starts or ends on this session. For the next
+    /// <see cref="CommandLingerMilliseconds"/>, bulk data keeps at most a quarter of the peer's
+    /// connection window plus a quantum in flight (not the whole window), and this side returns
+    /// connection credit in sixteenths of its window (not quarters), so a command's messages queue
+    /// behind little bulk data while bulk data still flows; large data frames also go through the
+    /// transport's queue rather than being sent straight from the writer's thread. A quarter plus a
+    /// quantum is always more than the peer waits for before it returns credit, so bulk data never
+    /// stalls for it.
+    /// </summary>
+    internal void NoteCommandActivity()
+    {
+        if (!_connectionFlow)
+        {
+            return;
+        }
+
+        // Written at most every sixteenth of the linger, not on every command, so that callers on
+        // several cores do not keep taking the cache line from each other.
+        var until = _time.GetTimestamp() + _commandLinger;
+        if (until - Volatile.Read(ref _commandsActiveUntil) > _commandLinger / 16)
+        {
+            Volatile.Write(ref _commandsActiveUntil, until);
+        }
+    }
+
+    /// <summary>True while a unary command started or ended within the last <see cref="CommandLingerMilliseconds"/>.</summary>
+    internal bool CommandsActive => _connectionFlow && _time.GetTimestamp() < Volatile.Read(ref _commandsActiveUntil);
 
     private void OnConnectionWindowUpdate(ulong increment)
     {
@@ -771,10 +817,13 @@ internal sealed class TunnelSession : IAsyncDisposable
         public int Wanted { get; } = wanted;
     }
 
-    /// <summary>Returns connection credit once a quarter of this side's window has been handed to channels.</summary>
+    /// <summary>
+    /// Returns connection credit once a quarter of this side's window has been handed to channels
+    /// (a sixteenth while commands are active: see <see cref="NoteCommandActivity"/>).
+    /// </summary>
     private void ReturnConnectionCredit()
     {
-        if (!_connectionFlow || _connectionUnreturned < _options.ConnectionWindow / 4)
+        if (!_connectionFlow || _connectionUnreturned < _options.ConnectionWindow / (CommandsActive ? 16 : 4))
         {
             return;
         }

@@ -23,6 +23,34 @@ public sealed class RpcTests
     }
 
     [Fact]
+    public async Task A_unary_command_makes_bulk_data_yield_on_both_sessions_and_a_streaming_command_does_not()
+    {
+        var time = new FakeTimeProvider();
+        await using var rpc = await RpcHarness.StartAsync(
+            [
+                DelegateCommand.Unary("echo", call => ValueTask.FromResult(call.Payload.ToArray())),
+                DelegateCommand.Streaming("items", async call => await call.WriteItemAsync(new byte[] { 1 })),
+            ],
+            new SessionOptions { KeepaliveInterval = TimeSpan.FromHours(1) },
+            time);
+
+        await foreach (var _ in rpc.StreamAsync("items", default))
+        {
+        }
+
+        rpc.Caller.CommandsActive.Should().BeFalse("a stream is bulk data itself");
+        rpc.Callee.CommandsActive.Should().BeFalse();
+
+        await rpc.InvokeAsync("echo", new byte[] { 1 });
+        rpc.Caller.CommandsActive.Should().BeTrue();
+        rpc.Callee.CommandsActive.Should().BeTrue();
+
+        time.Advance(TimeSpan.FromMilliseconds(TunnelSession.CommandLingerMilliseconds));
+        rpc.Caller.CommandsActive.Should().BeFalse();
+        rpc.Callee.CommandsActive.Should().BeFalse();
+    }
+
+    [Fact]
     public async Task An_unknown_command_is_not_found()
     {
         await using var rpc = await RpcHarness.StartAsync([]);

@@ -4,6 +4,7 @@ using EdgeAgent.Protocol.Session;
 using EdgeAgent.Protocol.Tests.Frames;
 using EdgeAgent.Protocol.Transports;
 using EdgeAgent.Testing.ProtocolTestHelpers;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeAgent.Protocol.Tests.Session;
 
@@ -206,6 +207,78 @@ public sealed class ConnectionWindowTests
         new SessionOptions { ConnectionWindow = 0 }.Validate();
         FluentActions.Invoking(() => new SessionOptions { ConnectionWindow = 1000 }.Validate())
             .Should().Throw<ArgumentOutOfRangeException>().WithParameterName(nameof(SessionOptions.ConnectionWindow));
+    }
+
+    [Fact]
+    public async Task While_commands_run_bulk_data_keeps_a_quarter_of_the_peers_window_plus_a_quantum_in_flight()
+    {
+        const int window = 256 * 1024;
+        const int quantum = 16 * 1024;
+        var time = new FakeTimeProvider();
+        var (session, peer) = await RawSessionHarness.ConnectingAsync(time: time, peerLimits: RawSessionHarness.DefaultPeerLimits with { ConnectionWindow = window });
+        await using var _ = session;
+        session.CommandsActive.Should().BeFalse("no command has run yet");
+
+        session.NoteCommandActivity();
+        session.CommandsActive.Should().BeTrue();
+        var bulk = await session.OpenChannelAsync(1, default);
+        var write = bulk.WriteAsync(new byte[1024 * 1024]).AsTask();
+        (await ReceiveDataAsync(peer, bulk.Id, (window / 4) + quantum)).Should().Be((window / 4) + quantum, "a command queues behind 80 KiB of bulk data, not 256 KiB");
+        write.IsCompleted.Should().BeFalse();
+
+        // Credit returned while commands run lets that much more through, not the rest of the window.
+        await peer.SendAsync(o => FrameWriter.WriteWindowUpdate(o, 0, quantum));
+        (await ReceiveDataAsync(peer, bulk.Id, quantum)).Should().Be(quantum);
+
+        // Once no command has started or ended for the linger time, the next credit opens the whole window.
+        time.Advance(TimeSpan.FromMilliseconds(TunnelSession.CommandLingerMilliseconds));
+        session.CommandsActive.Should().BeFalse();
+        await peer.SendAsync(o => FrameWriter.WriteWindowUpdate(o, 0, quantum));
+        (await ReceiveDataAsync(peer, bulk.Id, window - (window / 4))).Should().Be(window - (window / 4), "all 256 KiB are in flight again (288 KiB sent, 32 KiB returned)");
+        write.IsCompleted.Should().BeFalse();
+        session.IsClosed.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task While_commands_run_the_receiver_returns_connection_credit_in_sixteenths()
+    {
+        var time = new FakeTimeProvider();
+        var opened = Channel.CreateUnbounded<TunnelChannel>();
+        var (session, peer) = await RawSessionHarness.AcceptingAsync(channelHandler: ch => opened.Writer.WriteAsync(ch).AsTask(), time: time, peerLimits: PeerWithConnectionWindow);
+        await using var _ = session;
+        var sixteenth = new SessionOptions().ConnectionWindow / 16;
+        await peer.SendAsync(o => FrameWriter.WriteOpen(o, 1, 1, default));
+        await Poll.Within(opened.Reader.ReadAsync().AsTask());
+
+        // No command running: a sixteenth is not enough for an update (a quarter is).
+        await peer.SendAsync(o => FrameWriter.WriteData(o, 1, new byte[sixteenth]));
+        await FluentActions.Awaiting(() => peer.ReceiveUntilAsync(f => f.Type == FrameType.WindowUpdate && f.Channel == 0, TimeSpan.FromMilliseconds(200)))
+            .Should().ThrowAsync<OperationCanceledException>();
+
+        session.NoteCommandActivity();
+        await peer.SendAsync(o => FrameWriter.WriteData(o, 1, new byte[sixteenth]));
+        var update = await peer.ReceiveUntilAsync(f => f.Type == FrameType.WindowUpdate && f.Channel == 0);
+        update!.Value.Should().Be((ulong)(2 * sixteenth), "everything handed to channels so far is returned");
+    }
+
+    [Fact]
+    public async Task Bulk_data_does_not_stall_when_only_the_sender_sees_commands_running()
+    {
+        // The receiver returns credit in quarters of its window; the sender, holding back for
+        // commands, keeps a quarter plus a quantum in flight: always enough for the next return.
+        var received = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var frozen = new FakeTimeProvider();
+        var quiet = new SessionOptions { KeepaliveInterval = TimeSpan.FromHours(1) };
+        await using var pair = await SessionPair.StartAsync(quiet, quiet, acceptorHandler: async ch => received.SetResult(await ch.ReadToEndAsync()), connectorTime: frozen);
+        pair.Connector.NoteCommandActivity();
+        pair.Connector.CommandsActive.Should().BeTrue("its clock does not move, so the commands' linger never ends");
+        pair.Acceptor.CommandsActive.Should().BeFalse();
+
+        var payload = SampleFrames.Payload(8 * 1024 * 1024, seed: 5);
+        var channel = await pair.Connector.OpenChannelAsync(1, default);
+        await Poll.Within(channel.WriteAllAsync(payload, chunk: 100_000));
+
+        (await Poll.Within(received.Task)).Should().Equal(payload);
     }
 
     /// <summary>Reads data frames of <paramref name="channel"/> until <paramref name="expected"/> bytes arrived, then checks nothing more follows soon.</summary>

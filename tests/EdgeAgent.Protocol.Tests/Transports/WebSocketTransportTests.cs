@@ -6,6 +6,7 @@ using EdgeAgent.Protocol.Session;
 using EdgeAgent.Protocol.Tests.Frames;
 using EdgeAgent.Protocol.Transports;
 using EdgeAgent.Testing.ProtocolTestHelpers;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeAgent.Protocol.Tests.Transports;
 
@@ -86,6 +87,29 @@ public sealed class WebSocketTransportTests
         (await Poll.Within(bulkReceived.Task)).Should().Equal(bulk);
         (await Poll.Within(smallReceived.Task)).Should().Equal(small);
         link.Client.DirectSends.Should().BeGreaterThan(0, "large frames found the output drained at least sometimes");
+    }
+
+    [Fact]
+    public async Task While_commands_run_bulk_frames_go_through_the_output_queue_not_directly()
+    {
+        // A direct send holds the session's write lock for the whole socket send; while commands
+        // run, their messages must not wait for it. The connector's clock does not move, so the
+        // commands' linger never ends.
+        await using var link = await WebSocketLink.StartAsync();
+        var received = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var pair = await SessionPair.StartAsync(
+            acceptorHandler: async ch => received.SetResult(await ch.ReadToEndAsync()),
+            connectorTime: new FakeTimeProvider(),
+            transport: (link.Client, link.Server));
+        pair.Connector.NoteCommandActivity();
+
+        var bulk = SampleFrames.Payload(4 * 1024 * 1024, seed: 8);
+        var channel = await pair.Connector.OpenChannelAsync(1, default);
+        await Poll.Within(channel.WriteAllAsync(bulk, chunk: 64 * 1024), TimeSpan.FromSeconds(60));
+        await channel.CompleteWritesAsync();
+
+        (await Poll.Within(received.Task)).Should().Equal(bulk);
+        link.Client.DirectSends.Should().Be(0);
     }
 
     /// <summary>Two WebSocket transports joined by a real loopback TCP connection.</summary>

@@ -123,6 +123,9 @@ internal static class Workloads
             return new RoundResult(c1, c64, double.NaN, double.NaN, c1, double.NaN);
         }
 
+        // The uploads measure bulk throughput, not its first moments after the command phase: for
+        // 50 ms after a command EdgeAgent's bulk data yields to commands. Both stacks wait alike.
+        await Task.Delay(100);
         var up4 = await UploadAsync(peer, options.UploadBytes, 4 * 1024);
         var up64 = await UploadAsync(peer, options.UploadBytes, 64 * 1024);
 

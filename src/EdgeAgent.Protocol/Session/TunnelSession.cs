@@ -59,7 +59,10 @@ internal sealed class TunnelSession : IAsyncDisposable
     private readonly Queue<ConnectionCreditWaiter> _connectionWaiters = new();
     private long _connectionUnreturned; // read loop only
     private readonly long _commandReserve; // credit bulk data leaves unused while commands are active
-    private readonly long _commandLinger; // in timestamp ticks
+    private readonly long _minCommandLinger; // in timestamp ticks
+    private readonly long _maxCommandLinger;
+    private long _commandLinger; // twice the last keepalive round trip, within the two above
+    private long _pingSentAt; // timestamp of the outstanding ping; under the _channels lock
     private long _commandsActiveUntil; // timestamp
 
     private TunnelSession(IDuplexPipe transport, SessionOptions options, SessionLimits remote, bool isConnector, TimeProvider time, ILogger logger)
@@ -79,7 +82,8 @@ internal sealed class TunnelSession : IAsyncDisposable
         _connectionFlow = options.ConnectionWindow > 0 && remote.ConnectionWindow > 0;
         _connectionCredit = remote.ConnectionWindow;
         _commandReserve = _connectionFlow ? Math.Max(0, remote.ConnectionWindow - (remote.ConnectionWindow / 4 + ConnectionQuantum)) : 0;
-        _commandLinger = time.TimestampFrequency * CommandLingerMilliseconds / 1000;
+        _minCommandLinger = _commandLinger = time.TimestampFrequency * CommandLingerMilliseconds / 1000;
+        _maxCommandLinger = time.TimestampFrequency * MaxCommandLingerMilliseconds / 1000;
         _commandsActiveUntil = time.GetTimestamp();
     }
 
@@ -721,12 +725,23 @@ internal sealed class TunnelSession : IAsyncDisposable
         return granted;
     }
 
-    /// <summary>How long a command's start or end keeps bulk data yielding to commands.</summary>
+    /// <summary>
+    /// The shortest time a command's start or end keeps bulk data yielding to commands. When twice
+    /// the last keepalive round trip is longer, that is used instead (up to
+    /// <see cref="MaxCommandLingerMilliseconds"/>), so that on a slow link the agent still yields
+    /// between one command's answer and the next command, which arrives a round trip later.
+    /// </summary>
     internal const int CommandLingerMilliseconds = 50;
+
+    /// <summary>The longest the yielding lasts after a command, however slow the link.</summary>
+    internal const int MaxCommandLingerMilliseconds = 2000;
+
+    /// <summary>How long bulk data now yields after a command starts or ends.</summary>
+    internal TimeSpan CommandLinger => TimeSpan.FromSeconds((double)Volatile.Read(ref _commandLinger) / _time.TimestampFrequency);
 
     /// <summary>
     /// Notes that a unary command starts or ends on this session. For the next
-    /// <see cref="CommandLingerMilliseconds"/>, bulk data keeps at most a quarter of the peer's
+    /// <see cref="CommandLinger"/>, bulk data keeps at most a quarter of the peer's
     /// connection window plus a quantum in flight (not the whole window), and this side returns
     /// connection credit in sixteenths of its window (not quarters), so a command's messages queue
     /// behind little bulk data while bulk data still flows; large data frames also go through the
@@ -743,14 +758,15 @@ internal sealed class TunnelSession : IAsyncDisposable
 
         // Written at most every sixteenth of the linger, not on every command, so that callers on
         // several cores do not keep taking the cache line from each other.
-        var until = _time.GetTimestamp() + _commandLinger;
-        if (until - Volatile.Read(ref _commandsActiveUntil) > _commandLinger / 16)
+        var linger = Volatile.Read(ref _commandLinger);
+        var until = _time.GetTimestamp() + linger;
+        if (until - Volatile.Read(ref _commandsActiveUntil) > linger / 16)
         {
             Volatile.Write(ref _commandsActiveUntil, until);
         }
     }
 
-    /// <summary>True while a unary command started or ended within the last <see cref="CommandLingerMilliseconds"/>.</summary>
+    /// <summary>True while a unary command started or ended within the last <see cref="CommandLinger"/>.</summary>
     internal bool CommandsActive => _connectionFlow && _time.GetTimestamp() < Volatile.Read(ref _commandsActiveUntil);
 
     private void OnConnectionWindowUpdate(ulong increment)
@@ -942,9 +958,11 @@ internal sealed class TunnelSession : IAsyncDisposable
             case FrameType.Pong:
                 lock (_channels)
                 {
-                    if (frame.Value == _pingValue)
+                    if (frame.Value == _pingValue && _pingOutstanding)
                     {
                         _pingOutstanding = false;
+                        var roundTrip = _time.GetTimestamp() - _pingSentAt;
+                        Volatile.Write(ref _commandLinger, Math.Clamp(2 * roundTrip, _minCommandLinger, _maxCommandLinger));
                     }
                 }
 
@@ -1087,6 +1105,7 @@ internal sealed class TunnelSession : IAsyncDisposable
             {
                 _pingOutstanding = true;
                 value = ++_pingValue;
+                _pingSentAt = _time.GetTimestamp();
             }
         }
 

@@ -239,6 +239,35 @@ public sealed class ConnectionWindowTests
         session.IsClosed.Should().BeFalse();
     }
 
+    [Theory]
+    [InlineData(100, 200)] // twice the round trip
+    [InlineData(10, 50)] // a fast link: at least 50 ms
+    [InlineData(3000, 2000)] // a slow one: at most 2 s
+    public async Task The_yielding_lasts_twice_the_last_keepalive_round_trip_from_50_ms_to_2_s(int pongAfterMs, int lingerMs)
+    {
+        var time = new FakeTimeProvider();
+        var (session, peer) = await RawSessionHarness.ConnectingAsync(new SessionOptions { KeepaliveInterval = TimeSpan.FromSeconds(10) }, time: time, peerLimits: PeerWithConnectionWindow);
+        await using var _ = session;
+        session.CommandLinger.Should().Be(TimeSpan.FromMilliseconds(TunnelSession.CommandLingerMilliseconds));
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        var ping = await peer.ReceiveUntilAsync(f => f.Type == FrameType.Ping);
+        time.Advance(TimeSpan.FromMilliseconds(pongAfterMs));
+        await peer.SendAsync(o => FrameWriter.WritePong(o, ping!.Value));
+
+        // The session answers the peer's own ping after it has read the pong before it.
+        await peer.SendAsync(o => FrameWriter.WritePing(o, 77));
+        await peer.ReceiveUntilAsync(f => f.Type == FrameType.Pong && f.Value == 77);
+        session.CommandLinger.Should().BeCloseTo(TimeSpan.FromMilliseconds(lingerMs), TimeSpan.FromMilliseconds(1));
+
+        session.NoteCommandActivity();
+        time.Advance(TimeSpan.FromMilliseconds(lingerMs - 1));
+        session.CommandsActive.Should().BeTrue();
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        session.CommandsActive.Should().BeFalse();
+        session.IsClosed.Should().BeFalse();
+    }
+
     [Fact]
     public async Task While_commands_run_the_receiver_returns_connection_credit_in_sixteenths()
     {

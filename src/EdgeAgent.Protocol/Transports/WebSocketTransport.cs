@@ -28,7 +28,12 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
 
     // Bytes the send loop has handed to the socket (compared with what was written to the output).
     private long _sent;
-    private volatile bool _directSending;
+
+    // 1 while a direct send is in flight; the close waits on _closeWaiter for it to end. Both
+    // are written with Interlocked (full fences), so either the close sees no send in flight or
+    // the ending send sees the waiter and signals it.
+    private int _directSending;
+    private TaskCompletionSource? _closeWaiter;
 
     public WebSocketTransport(WebSocket socket, TimeSpan closeTimeout, ILogger? logger = null, long pauseThreshold = 1024 * 1024)
     {
@@ -73,14 +78,15 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
     public async ValueTask SendDirectAsync(ReadOnlyMemory<byte> frame)
     {
         DirectSends++;
-        _directSending = true;
+        Interlocked.Exchange(ref _directSending, 1);
         try
         {
             await _socket.SendAsync(frame, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
         }
         finally
         {
-            _directSending = false;
+            Interlocked.Exchange(ref _directSending, 0);
+            Volatile.Read(ref _closeWaiter)?.TrySetResult();
         }
     }
 
@@ -221,9 +227,11 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
 
                 // A direct send may still be in flight when the session completes the output: the
                 // WebSocket takes one send at a time, and the close frame goes last.
-                while (_directSending && !timeout.IsCancellationRequested)
+                var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Interlocked.Exchange(ref _closeWaiter, waiter);
+                if (Volatile.Read(ref _directSending) == 1)
                 {
-                    await Task.Delay(1, CancellationToken.None);
+                    await waiter.Task.WaitAsync(timeout.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 }
 
                 await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);

@@ -40,6 +40,27 @@ public sealed class WebSocketTransportTests
     }
 
     [Fact]
+    public async Task Completing_the_output_while_a_direct_send_is_in_flight_sends_the_close_after_that_frame()
+    {
+        await using var link = await WebSocketLink.StartAsync();
+        var client = link.Client;
+
+        // More than the socket buffers and the server's paused input hold: the send stays in
+        // flight until the server reads.
+        var frame = SampleFrames.Payload(16 * 1024 * 1024, seed: 7);
+        var direct = client.SendDirectAsync(frame).AsTask();
+        await Task.Delay(100);
+        direct.IsCompleted.Should().BeFalse("the server is not reading");
+        await client.Output.CompleteAsync();
+
+        (await link.ReadServerAsync(frame.Length)).Should().Equal(frame);
+        await Poll.Within(direct);
+        var end = await Poll.Within(link.Server.Input.ReadAsync().AsTask());
+        end.IsCompleted.Should().BeTrue("the close frame followed the direct frame");
+        end.Buffer.Length.Should().Be(0);
+    }
+
+    [Fact]
     public async Task Sessions_over_it_move_interleaved_bulk_and_small_messages_byte_exact_and_send_bulk_frames_directly()
     {
         await using var link = await WebSocketLink.StartAsync();

@@ -148,10 +148,10 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
                     ServerRequestedDelay = retryAfter,
                 });
 
-                // The state moves first, then the flags that say why: an observer that sees
-                // CredentialRejected must never still read Connected.
+                // The state moves first, then what says why (the error and its log entry), then the
+                // flag: an observer that sees CredentialRejected must never still read Connected,
+                // nor miss the error and the log entry behind it.
                 SetState(delay is null ? EdgeAgentState.Stopped : EdgeAgentState.Reconnecting, failure is null ? "The connection closed." : Describe(failure));
-                Volatile.Write(ref _credentialRejected, credentialRejected);
                 if (failure is not null)
                 {
                     var message = Describe(failure);
@@ -165,6 +165,8 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
                         AgentLog.ConnectFailed(_logger, endpoint.GetLeftPart(UriPartial.Authority), message);
                     }
                 }
+
+                Volatile.Write(ref _credentialRejected, credentialRejected);
 
                 if (delay is null)
                 {

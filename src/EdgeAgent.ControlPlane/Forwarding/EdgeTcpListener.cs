@@ -112,8 +112,9 @@ public sealed class EdgeTcpListener : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                Interlocked.Increment(ref _failed);
+                // The error first: whoever sees the count go up can read it.
                 Volatile.Write(ref _lastError, ex);
+                Interlocked.Increment(ref _failed);
                 await RefuseAsync(client, ex);
                 return;
             }

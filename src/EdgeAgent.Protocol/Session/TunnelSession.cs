@@ -1179,8 +1179,9 @@ internal sealed class TunnelSession : IAsyncDisposable
             return;
         }
 
-        // Best effort: do not wait behind a writer stuck on backpressure.
-        if (await _writeLock.TryEnterAsync(TimeSpan.FromMilliseconds(200)))
+        // Best effort: do not wait long behind a writer stuck on backpressure, but long enough that
+        // a busy machine's thread pool still hands the lock on (200 ms was not always).
+        if (await _writeLock.TryEnterAsync(TimeSpan.FromSeconds(1)))
         {
             try
             {

@@ -82,10 +82,12 @@ public sealed class ResilienceTests
         var pumping = transport.RunAsync();
         var (session, _) = await TunnelSession.ConnectAsync(transport, new HandshakeRequest(0, 0, "dup-1", new AgentInfo { Hostname = "second" }, [], default), new SessionOptions(), null);
 
-        await firstLost.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        // The control plane registers a session before it answers the handshake: checked here,
+        // before the real agent (which reconnects 0-100 ms after losing its session) replaces it in turn.
         var status = await controlPlane.Registry.GetAgentAsync("dup-1");
         status!.Info!.Hostname.Should().Be("second");
         controlPlane.Services.GetRequiredService<EdgeAgent.ControlPlane.Registry.AgentRegistry>().ConnectedCount.Should().Be(1);
+        await firstLost.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         await session.CloseAsync(ProtocolErrorCode.Shutdown, "test done");
         await session.DisposeAsync();
@@ -167,7 +169,9 @@ public sealed class ResilienceTests
         var status = await second.WaitForStateAsync("sqlite-1", EdgeAgentConnectionState.Connected);
         status.Labels.Should().Contain("site", "lab");
         status.LastConnectedAt.Should().NotBeNull();
-        agent.Connection.State.Should().Be(EdgeAgentState.Connected);
+
+        // The control plane shows Connected before its answer reaches the agent.
+        await CredentialTests.WaitUntilAsync(() => agent.Connection.State == EdgeAgentState.Connected);
     }
 
     internal static async Task<T> RetryWhileUnavailableAsync<T>(Func<Task<T>> call)

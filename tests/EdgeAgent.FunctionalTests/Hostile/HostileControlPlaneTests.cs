@@ -66,7 +66,7 @@ public sealed class HostileControlPlaneTests
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static async Task<TestAgent> StartAgentAsync(Uri url, ExecutionCounter counter, CapturingLoggerProvider logs)
+    private static async Task<TestAgent> StartAgentAsync(Uri url, ExecutionCounter counter, CapturingLoggerProvider logs, Action<TestAgent>? beforeStart = null)
     {
         var agent = TestAgent.Create(url, Token, o =>
         {
@@ -79,6 +79,7 @@ public sealed class HostileControlPlaneTests
             b.Services.AddSingleton(counter);
             b.AddCommandHandler<EchoHandler>();
         }, logs);
+        beforeStart?.Invoke(agent);
         await agent.Host.StartAsync();
         return agent;
     }
@@ -119,15 +120,16 @@ public sealed class HostileControlPlaneTests
             {
             }
         });
-        await using var agent = await StartAgentAsync(hostile.BaseUrl, counter, logs);
+        // Subscribed before the start: the first attempt may fail before StartAsync returns, and
+        // later failures raise no event (Reconnecting to Reconnecting is no change).
         var changes = new List<EdgeAgentState>();
-        agent.Connection.StateChanged += (_, e) =>
+        await using var agent = await StartAgentAsync(hostile.BaseUrl, counter, logs, a => a.Connection.StateChanged += (_, e) =>
         {
             lock (changes)
             {
                 changes.Add(e.Current);
             }
-        };
+        });
 
         await hostile.WaitForConnectionsAsync(3);
 

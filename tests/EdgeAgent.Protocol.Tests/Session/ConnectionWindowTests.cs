@@ -279,8 +279,11 @@ public sealed class ConnectionWindowTests
         await peer.SendAsync(o => FrameWriter.WriteOpen(o, 1, 1, default));
         await Poll.Within(opened.Reader.ReadAsync().AsTask());
 
-        // No command running: a sixteenth is not enough for an update (a quarter is).
+        // No command running: a sixteenth is not enough for an update (a quarter is). The session
+        // counts received bytes after it has handled them (and returned any credit).
+        var before = session.BytesReceived;
         await peer.SendAsync(o => FrameWriter.WriteData(o, 1, new byte[sixteenth]));
+        await Poll.UntilAsync(() => session.BytesReceived >= before + sixteenth, "the first sixteenth was handled");
         await FluentActions.Awaiting(() => peer.ReceiveUntilAsync(f => f.Type == FrameType.WindowUpdate && f.Channel == 0, TimeSpan.FromMilliseconds(200)))
             .Should().ThrowAsync<OperationCanceledException>();
 

@@ -47,7 +47,7 @@ public sealed class WebSocketTransportTests
 
         // More than the socket buffers and the server's paused input hold: the send stays in
         // flight until the server reads.
-        var frame = SampleFrames.Payload(16 * 1024 * 1024, seed: 7);
+        var frame = SampleFrames.Payload(32 * 1024 * 1024, seed: 7);
         var direct = client.SendDirectAsync(frame).AsTask();
         await Task.Delay(100);
         direct.IsCompleted.Should().BeFalse("the server is not reading");

@@ -39,7 +39,7 @@ public sealed class TestAgent : IAsyncDisposable
             o.ControlPlaneUrl = controlPlane.ToString();
             o.Token = token;
             o.AllowInsecureTransport = controlPlane.Scheme == "http";
-            o.KeepaliveInterval = TimeSpan.FromSeconds(2);
+            o.KeepaliveInterval = TimeSpan.FromSeconds(5); // see TestControlPlane
             o.ReconnectInitialDelay = TimeSpan.FromMilliseconds(100);
             o.ReconnectMaxDelay = TimeSpan.FromMilliseconds(500);
             o.StateDirectory = stateDirectory ?? Path.Combine(Path.GetTempPath(), "edgeagent-tests", Guid.NewGuid().ToString("N"));

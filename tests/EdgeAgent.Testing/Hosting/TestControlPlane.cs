@@ -57,8 +57,10 @@ public sealed class TestControlPlane : IAsyncDisposable
         }));
         var controlPlane = builder.Services.AddEdgeControlPlane(o =>
         {
-            o.KeepaliveInterval = TimeSpan.FromSeconds(2);
-            o.HeartbeatGracePeriod = TimeSpan.FromSeconds(6);
+            // Short enough to see heartbeats in a test, long enough that a busy 2-core machine's
+            // stall does not drop a session (a pong must come back before the next ping).
+            o.KeepaliveInterval = TimeSpan.FromSeconds(5);
+            o.HeartbeatGracePeriod = TimeSpan.FromSeconds(15);
             o.DefaultCommandTimeout = TimeSpan.FromSeconds(30);
             options?.Invoke(o);
         });

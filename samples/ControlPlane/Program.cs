@@ -30,7 +30,7 @@ if (builder.Configuration.GetValue<bool>("LocalAgent:Enabled"))
 var app = builder.Build();
 app.UseAuthentication();
 app.UseAuthorization();
-app.MapEdgeAgents("/agent/connect");
+app.MapEdgeAgents(); // at EdgeControlPlane:ConnectPath (default /agent/connect)
 app.MapHealthChecks("/healthz");
 
 var api = app.MapGroup("/api").RequireAuthorization("operator");

@@ -12,7 +12,11 @@ public sealed class EdgeControlPlaneOptions
     /// </summary>
     public string? PublicUrl { get; set; }
 
-    /// <summary>The path agents connect to; used in enrollment output. Default <c>/agent/connect</c>.</summary>
+    /// <summary>
+    /// The path agents connect to: where <c>MapEdgeAgents()</c> maps the endpoint unless given a
+    /// pattern, and, when not the default, part of the run settings enrollment returns
+    /// (<c>EdgeAgent__ConnectPath</c>). Default <c>/agent/connect</c>.
+    /// </summary>
     public string ConnectPath { get; set; } = "/agent/connect";
 
     /// <summary>The keepalive ping interval of agent sessions. Default 15 s.</summary>

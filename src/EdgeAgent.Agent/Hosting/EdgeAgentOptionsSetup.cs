@@ -51,7 +51,12 @@ internal sealed class ConfigureEdgeAgentFromEnvironment(IConfiguration? configur
     private static string? FirstNonEmpty(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
 }
 
-/// <summary>Maps <c>LOG_LEVEL</c> (debug, info, warn, error) to the minimum log level.</summary>
+/// <summary>
+/// Maps <c>LOG_LEVEL</c> (trace, debug, info, warn, error, critical) to the default log level. It
+/// replaces <c>Logging:LogLevel:Default</c> from configuration (a rule for every category and
+/// provider, added after the configuration's rules, so it wins over theirs); rules for a named
+/// category or provider still apply.
+/// </summary>
 internal sealed class ConfigureLogLevelFromEnvironment(IConfiguration? configuration = null) : IConfigureOptions<LoggerFilterOptions>
 {
     public void Configure(LoggerFilterOptions options)
@@ -60,6 +65,7 @@ internal sealed class ConfigureLogLevelFromEnvironment(IConfiguration? configura
         if (Parse(value) is { } level)
         {
             options.MinLevel = level;
+            options.Rules.Add(new LoggerFilterRule(providerName: null, categoryName: null, logLevel: level, filter: null));
         }
     }
 

@@ -108,6 +108,9 @@ internal sealed class AgentEnrollment(
         return (current || previous ? CredentialCheck.Valid : CredentialCheck.WrongSecret, record);
     }
 
+    private const string DefaultConnectPath = "/agent/connect";
+    private const string ConnectPathVariable = "EdgeAgent__ConnectPath";
+
     private EdgeAgentEnrollment CreateEnrollment(string agentId, string secret)
     {
         var value = options.Value;
@@ -118,7 +121,15 @@ internal sealed class AgentEnrollment(
             ["CONTROL_PLANE_URL"] = url,
             ["AGENT_TOKEN"] = token,
         };
-        var run = $"docker run -d --name edgeagent --restart always -v /var/run/docker.sock:/var/run/docker.sock -v edgeagent-state:/var/lib/edgeagent -e CONTROL_PLANE_URL={url} -e AGENT_TOKEN={token} {value.AgentImage}";
+        var path = "";
+        if (value.ConnectPath != DefaultConnectPath)
+        {
+            // The agent's own default is the same path: only a different one needs saying.
+            environment[ConnectPathVariable] = value.ConnectPath;
+            path = $" -e {ConnectPathVariable}={value.ConnectPath}";
+        }
+
+        var run = $"docker run -d --name edgeagent --restart always -v /var/run/docker.sock:/var/run/docker.sock -v edgeagent-state:/var/lib/edgeagent -e CONTROL_PLANE_URL={url} -e AGENT_TOKEN={token}{path} {value.AgentImage}";
         return new EdgeAgentEnrollment { AgentId = agentId, Token = token, Environment = environment, DockerRunCommand = run };
     }
 }

@@ -14,10 +14,10 @@ public static class EdgeAgentsEndpointRouteBuilderExtensions
     /// request; do not put user authorization on this endpoint.
     /// </summary>
     /// <param name="endpoints">The route builder.</param>
-    /// <param name="pattern">The path; default <c>/agent/connect</c>.</param>
+    /// <param name="pattern">The path; <see langword="null"/> (the default) uses <c>EdgeControlPlane:ConnectPath</c> (<c>/agent/connect</c> unless set).</param>
     /// <returns>A convention builder for the endpoint.</returns>
     /// <exception cref="InvalidOperationException"><c>AddEdgeControlPlane()</c> was not called.</exception>
-    public static IEndpointConventionBuilder MapEdgeAgents(this IEndpointRouteBuilder endpoints, string pattern = "/agent/connect")
+    public static IEndpointConventionBuilder MapEdgeAgents(this IEndpointRouteBuilder endpoints, string? pattern = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         if (endpoints.ServiceProvider.GetService<EdgeControlPlaneServiceCollectionExtensions.ControlPlaneMarker>() is null)
@@ -29,6 +29,7 @@ public static class EdgeAgentsEndpointRouteBuilderExtensions
         var pipeline = endpoints.CreateApplicationBuilder();
         pipeline.UseWebSockets();
         pipeline.Run(endpoint.HandleAsync);
+        pattern ??= endpoints.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<EdgeAgent.ControlPlane.EdgeControlPlaneOptions>>().Value.ConnectPath;
         return endpoints.Map(pattern, pipeline.Build()).WithDisplayName("EdgeAgent agent endpoint");
     }
 }

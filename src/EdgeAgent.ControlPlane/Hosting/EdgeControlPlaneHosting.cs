@@ -50,6 +50,11 @@ internal sealed class EdgeControlPlaneOptionsValidator : IValidateOptions<EdgeCo
             failures.Add("EdgeControlPlane:MaxHandshakesPerSecond must not be negative (0 disables the limit).");
         }
 
+        if (string.IsNullOrWhiteSpace(options.ConnectPath) || !options.ConnectPath.StartsWith('/'))
+        {
+            failures.Add("EdgeControlPlane:ConnectPath must start with '/'.");
+        }
+
         if (!string.IsNullOrEmpty(options.PublicUrl) && !Uri.TryCreate(options.PublicUrl, UriKind.Absolute, out _))
         {
             failures.Add("EdgeControlPlane:PublicUrl must be an absolute URL.");

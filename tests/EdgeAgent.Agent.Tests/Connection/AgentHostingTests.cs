@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using EdgeAgent.Agent;
+using EdgeAgent.Testing.Logging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -95,6 +96,35 @@ public sealed class AgentHostingTests
 
         using var withToken = Build(_ => { }, config: new() { ["CONTROL_PLANE_URL"] = "https://fleet.example", ["AGENT_TOKEN"] = Token });
         withToken.Services.GetRequiredService<IOptions<EdgeAgentOptions>>().Value.Token.Should().Be(Token);
+    }
+
+    [Theory]
+    [InlineData("debug", true, true)]
+    [InlineData("warn", false, false)]
+    [InlineData("nonsense", false, true)]
+    public void LOG_LEVEL_replaces_the_default_level_from_configuration_and_named_categories_keep_theirs(string level, bool debugLogged, bool informationLogged)
+    {
+        // What the sample's appsettings.json holds: a default level and one named category.
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+            ["LOG_LEVEL"] = level,
+        });
+        builder.Logging.ClearProviders();
+        using var logs = new CapturingLoggerProvider();
+        builder.Logging.AddProvider(logs);
+        builder.Services.AddEdgeAgent(o => o.StateDirectory = Path.Combine(Path.GetTempPath(), "edgeagent-tests", Guid.NewGuid().ToString("N")));
+        using var host = builder.Build();
+        var factory = host.Services.GetRequiredService<ILoggerFactory>();
+
+        var logger = factory.CreateLogger("EdgeAgent.Agent.Connection");
+        logger.IsEnabled(LogLevel.Debug).Should().Be(debugLogged);
+        logger.IsEnabled(LogLevel.Information).Should().Be(informationLogged, "an unknown LOG_LEVEL leaves the configured default");
+        logger.IsEnabled(LogLevel.Error).Should().BeTrue();
+        factory.CreateLogger("Microsoft.Hosting.Lifetime").IsEnabled(LogLevel.Information).Should().BeFalse("a rule for a named category still applies");
     }
 
     [Fact]

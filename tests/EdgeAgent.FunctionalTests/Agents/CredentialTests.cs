@@ -111,6 +111,32 @@ public sealed class CredentialTests
     }
 
     [Fact]
+    public async Task A_control_plane_on_another_connect_path_maps_it_and_its_enrollment_tells_the_agent()
+    {
+        await using (var plain = await TestControlPlane.StartAsync())
+        {
+            var defaultEnrollment = await plain.Enrollment.EnrollAsync(new EnrollAgentRequest { Id = "plain-1" });
+            defaultEnrollment.Environment.Should().NotContainKey("EdgeAgent__ConnectPath", "the agent's default path needs no setting");
+            defaultEnrollment.DockerRunCommand.Should().NotContain("ConnectPath");
+        }
+
+        await using var controlPlane = await TestControlPlane.StartAsync(options: o => o.ConnectPath = "/fleet/agents");
+        var enrollment = await controlPlane.Enrollment.EnrollAsync(new EnrollAgentRequest { Id = "path-1" });
+        enrollment.Environment.Should().Contain("EdgeAgent__ConnectPath", "/fleet/agents");
+        enrollment.DockerRunCommand.Should().Contain("-e EdgeAgent__ConnectPath=/fleet/agents ");
+
+        // MapEdgeAgents() without a pattern maps the configured path, and only that one.
+        (await ConnectRawAsync(controlPlane.BaseUrl, "Bearer " + enrollment.Token)).Should().Be(HttpStatusCode.NotFound);
+        await using var agent = await TestAgent.StartAsync(controlPlane.BaseUrl, enrollment.Token, o => o.ConnectPath = enrollment.Environment["EdgeAgent__ConnectPath"]);
+        await controlPlane.WaitForStateAsync("path-1", EdgeAgentConnectionState.Connected);
+
+        // A path that is not one: the control plane does not start.
+        var error = await FluentActions.Awaiting(() => TestControlPlane.StartAsync(options: o => o.ConnectPath = "fleet/agents"))
+            .Should().ThrowAsync<Microsoft.Extensions.Options.OptionsValidationException>();
+        error.Which.Message.Should().Contain("EdgeControlPlane:ConnectPath must start with '/'");
+    }
+
+    [Fact]
     public async Task Enrollment_returns_run_settings_and_refuses_bad_or_duplicate_ids()
     {
         await using var controlPlane = await TestControlPlane.StartAsync(options: o => o.PublicUrl = "https://fleet.example.test");

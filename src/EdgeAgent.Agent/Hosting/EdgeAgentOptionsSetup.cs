@@ -61,13 +61,17 @@ internal sealed class ConfigureLogLevelFromEnvironment(IConfiguration? configura
 {
     public void Configure(LoggerFilterOptions options)
     {
-        var value = configuration?["LOG_LEVEL"] ?? Environment.GetEnvironmentVariable("LOG_LEVEL");
-        if (Parse(value) is { } level)
+        if (Parse(Read(configuration)) is { } level)
         {
             options.MinLevel = level;
             options.Rules.Add(new LoggerFilterRule(providerName: null, categoryName: null, logLevel: level, filter: null));
         }
     }
+
+    /// <summary>The valid values, for error messages.</summary>
+    internal const string Values = "trace, debug, info, warn, error or critical";
+
+    internal static string? Read(IConfiguration? configuration) => configuration?["LOG_LEVEL"] ?? Environment.GetEnvironmentVariable("LOG_LEVEL");
 
     internal static LogLevel? Parse(string? value) => value?.Trim().ToLowerInvariant() switch
     {
@@ -82,11 +86,17 @@ internal sealed class ConfigureLogLevelFromEnvironment(IConfiguration? configura
 }
 
 /// <summary>Validates the options at host start, naming the setting that is wrong.</summary>
-internal sealed class EdgeAgentOptionsValidator : IValidateOptions<EdgeAgentOptions>
+internal sealed class EdgeAgentOptionsValidator(IConfiguration? configuration = null) : IValidateOptions<EdgeAgentOptions>
 {
     public ValidateOptionsResult Validate(string? name, EdgeAgentOptions options)
     {
         var failures = new List<string>();
+        var logLevel = ConfigureLogLevelFromEnvironment.Read(configuration);
+        if (!string.IsNullOrWhiteSpace(logLevel) && ConfigureLogLevelFromEnvironment.Parse(logLevel) is null)
+        {
+            failures.Add($"LOG_LEVEL must be {ConfigureLogLevelFromEnvironment.Values}; got '{(logLevel.Length > 20 ? logLevel[..20] + "…" : logLevel)}'.");
+        }
+
         if (string.IsNullOrWhiteSpace(options.ControlPlaneUrl))
         {
             failures.Add("EdgeAgent:ControlPlaneUrl (CONTROL_PLANE_URL) is required.");

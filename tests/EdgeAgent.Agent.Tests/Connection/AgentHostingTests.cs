@@ -79,6 +79,19 @@ public sealed class AgentHostingTests
     }
 
     [Fact]
+    public async Task An_unknown_LOG_LEVEL_stops_the_host_at_start_naming_the_valid_values()
+    {
+        using var host = Build(o =>
+        {
+            o.ControlPlaneUrl = "https://cp.example";
+            o.Token = Token;
+        }, config: new() { ["LOG_LEVEL"] = "verbose" });
+
+        var error = await FluentActions.Awaiting(() => host.StartAsync()).Should().ThrowAsync<OptionsValidationException>();
+        error.Which.Message.Should().Contain("LOG_LEVEL must be trace, debug, info, warn, error or critical; got 'verbose'.");
+    }
+
+    [Fact]
     public void Environment_variable_names_used_by_edge_agents_map_to_the_options()
     {
         using var host = Build(_ => { }, config: new()
@@ -101,7 +114,7 @@ public sealed class AgentHostingTests
     [Theory]
     [InlineData("debug", true, true)]
     [InlineData("warn", false, false)]
-    [InlineData("nonsense", false, true)]
+    [InlineData("", false, true)]
     public void LOG_LEVEL_replaces_the_default_level_from_configuration_and_named_categories_keep_theirs(string level, bool debugLogged, bool informationLogged)
     {
         // What the sample's appsettings.json holds: a default level and one named category.
@@ -122,7 +135,7 @@ public sealed class AgentHostingTests
 
         var logger = factory.CreateLogger("EdgeAgent.Agent.Connection");
         logger.IsEnabled(LogLevel.Debug).Should().Be(debugLogged);
-        logger.IsEnabled(LogLevel.Information).Should().Be(informationLogged, "an unknown LOG_LEVEL leaves the configured default");
+        logger.IsEnabled(LogLevel.Information).Should().Be(informationLogged, "an empty LOG_LEVEL leaves the configured default");
         logger.IsEnabled(LogLevel.Error).Should().BeTrue();
         factory.CreateLogger("Microsoft.Hosting.Lifetime").IsEnabled(LogLevel.Information).Should().BeFalse("a rule for a named category still applies");
     }

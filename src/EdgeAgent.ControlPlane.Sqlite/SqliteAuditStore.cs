@@ -20,12 +20,14 @@ internal sealed class SqliteAuditStore(SqliteDatabase database) : IEdgeAuditStor
         var pending = new PendingAppend(record);
         _queue.Enqueue(pending);
 
-        // A record still queued when its caller gives up is written with the next batch.
+        // A record still queued when its caller gives up is written with the next batch. The
+        // batch holds other callers' records too: once the writer turn is taken, no one caller's
+        // cancellation may fail them.
         using (await database.EnterWriterAsync(cancellationToken))
         {
             while (!pending.Completion.Task.IsCompleted)
             {
-                await WriteBatchAsync(cancellationToken);
+                await WriteBatchAsync(CancellationToken.None);
             }
         }
 

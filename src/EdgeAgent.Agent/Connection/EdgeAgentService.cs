@@ -252,7 +252,10 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
                 _session = session;
             }
 
+            // A refusal before this connection (say, an agent started before it was enrolled) no
+            // longer holds: a connected agent never reports its credential rejected.
             Volatile.Write(ref _lastError, null);
+            Volatile.Write(ref _credentialRejected, false);
             SetState(EdgeAgentState.Connected, null);
             AgentLog.Connected(_logger, endpoint.GetLeftPart(UriPartial.Authority), credential.AgentId);
             foreach (var observer in _observers)
@@ -290,6 +293,14 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
             {
                 _connectedSince = null;
                 _session = null;
+            }
+
+            // The session is over: say so now, not after closing the transport, which against a
+            // dead peer takes up to the close timeout. (Stopping ends in Stopped instead.)
+            if (session is { Completion.IsCompleted: true } && !stoppingToken.IsCancellationRequested)
+            {
+                var ended = session.Completion.Result;
+                SetState(EdgeAgentState.Reconnecting, $"{ended.Code}: {ended.Reason}");
             }
 
             foreach (var observer in _observers)

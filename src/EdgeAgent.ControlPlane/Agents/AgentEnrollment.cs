@@ -26,6 +26,8 @@ internal sealed class AgentEnrollment(
     TimeProvider time,
     ILogger<AgentEnrollment> logger) : IEdgeAgentEnrollment
 {
+    private readonly SemaphoreSlim[] _recordGates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+
     public async Task<EdgeAgentEnrollment> EnrollAsync(EnrollAgentRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -56,19 +58,29 @@ internal sealed class AgentEnrollment(
 
     public async Task<EdgeAgentEnrollment> RotateSecretAsync(string agentId, CancellationToken cancellationToken = default)
     {
-        var record = await store.GetAsync(agentId, cancellationToken) ?? throw new KeyNotFoundException($"No agent '{agentId}' is enrolled.");
-        if (record.RevokedAt is not null)
+        var secret = AgentSecrets.NewSecret();
+        var gate = RecordGate(agentId);
+        await gate.WaitAsync(cancellationToken);
+        try
         {
-            throw new InvalidOperationException($"Agent '{agentId}' is revoked; enroll a new agent instead.");
+            var record = await store.GetAsync(agentId, cancellationToken) ?? throw new KeyNotFoundException($"No agent '{agentId}' is enrolled.");
+            if (record.RevokedAt is not null)
+            {
+                throw new InvalidOperationException($"Agent '{agentId}' is revoked; enroll a new agent instead.");
+            }
+
+            await store.UpdateAsync(record with
+            {
+                SecretHash = AgentSecrets.Hash(secret),
+                PreviousSecretHash = record.SecretHash,
+                PreviousSecretExpiresAt = time.GetUtcNow() + options.Value.RotationOverlap,
+            }, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
         }
 
-        var secret = AgentSecrets.NewSecret();
-        await store.UpdateAsync(record with
-        {
-            SecretHash = AgentSecrets.Hash(secret),
-            PreviousSecretHash = record.SecretHash,
-            PreviousSecretExpiresAt = time.GetUtcNow() + options.Value.RotationOverlap,
-        }, cancellationToken);
         ControlPlaneLog.SecretRotated(logger, agentId, options.Value.RotationOverlap.TotalMinutes);
         await audit.RecordAsync(AuditEvents.Rotated, agentId, null, cancellationToken);
         return CreateEnrollment(agentId, secret);
@@ -76,16 +88,53 @@ internal sealed class AgentEnrollment(
 
     public async Task RevokeAsync(string agentId, CancellationToken cancellationToken = default)
     {
-        var record = await store.GetAsync(agentId, cancellationToken) ?? throw new KeyNotFoundException($"No agent '{agentId}' is enrolled.");
-        if (record.RevokedAt is null)
+        var gate = RecordGate(agentId);
+        await gate.WaitAsync(cancellationToken);
+        try
         {
-            await store.UpdateAsync(record with { RevokedAt = time.GetUtcNow(), PreviousSecretHash = null, PreviousSecretExpiresAt = null }, cancellationToken);
+            var record = await store.GetAsync(agentId, cancellationToken) ?? throw new KeyNotFoundException($"No agent '{agentId}' is enrolled.");
+            if (record.RevokedAt is null)
+            {
+                await store.UpdateAsync(record with { RevokedAt = time.GetUtcNow(), PreviousSecretHash = null, PreviousSecretExpiresAt = null }, cancellationToken);
+            }
+        }
+        finally
+        {
+            gate.Release();
         }
 
+        // Marked before the live session is closed: a handshake that passed the credential check
+        // before the revocation and registers after it is refused by the registry (Attach).
+        registry.MarkRevoked(agentId);
         ControlPlaneLog.AgentRevoked(logger, agentId);
-        await audit.RecordAsync(AuditEvents.Revoked, agentId, null, cancellationToken);
         await registry.CloseSessionAsync(agentId, ProtocolErrorCode.Revoked, "The agent's credential was revoked.");
+        await audit.RecordAsync(AuditEvents.Revoked, agentId, null, cancellationToken);
     }
+
+    /// <summary>
+    /// Stores the time of a successful connection. Read and written under the agent's record gate,
+    /// like every change of a record here: a whole-record write from a stale read would undo a
+    /// revocation or a rotation made in between.
+    /// </summary>
+    internal async Task RecordConnectedAsync(string agentId)
+    {
+        var gate = RecordGate(agentId);
+        await gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (await store.GetAsync(agentId, CancellationToken.None) is { } latest)
+            {
+                await store.UpdateAsync(latest with { LastConnectedAt = time.GetUtcNow() }, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>One of a fixed set of gates, chosen by the agent id: read-modify-writes of one record never interleave.</summary>
+    private SemaphoreSlim RecordGate(string agentId) => _recordGates[(uint)StringComparer.Ordinal.GetHashCode(agentId) % (uint)_recordGates.Length];
 
     /// <summary>Checks a presented credential against the stored hashes (constant-time comparisons).</summary>
     public async Task<(CredentialCheck Result, EdgeAgentRecord? Record)> VerifyAsync(string agentId, string secret, CancellationToken cancellationToken)

@@ -21,7 +21,6 @@ namespace EdgeAgent.ControlPlane.Endpoint;
 internal sealed class AgentEndpoint(
     AgentEnrollment credentials,
     AgentRegistry registry,
-    IEdgeAgentStore store,
     ControlPlaneDispatcher dispatcher,
     IEdgeAuditSink audit,
     ControlPlaneMetrics metrics,
@@ -163,7 +162,11 @@ internal sealed class AgentEndpoint(
             }
 
             ControlPlaneLog.AgentConnected(_logger, agentId, remote, info!.AgentVersion, info.EngineVersion);
-            await RecordConnectedAsync(agentId, record);
+            await RecordConnectedAsync(agentId);
+
+            // The agent has its answer and the store its time: now tell the application (not
+            // from inside the handshake, where a handler would delay or break the answer).
+            registry.NotifyConnected(agentId, session);
 
             // This method waits for the whole session: drop the record, or its state machine keeps
             // the credential record alive per connected agent.
@@ -174,12 +177,11 @@ internal sealed class AgentEndpoint(
         }
     }
 
-    private async Task RecordConnectedAsync(string agentId, EdgeAgentRecord record)
+    private async Task RecordConnectedAsync(string agentId)
     {
         try
         {
-            var latest = await store.GetAsync(agentId, CancellationToken.None) ?? record;
-            await store.UpdateAsync(latest with { LastConnectedAt = time.GetUtcNow() }, CancellationToken.None);
+            await credentials.RecordConnectedAsync(agentId);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -29,4 +29,7 @@ internal static partial class ControlPlaneLog
 
     [LoggerMessage(3007, LogLevel.Warning, "Refused an agent connection from {RemoteAddress}: {Reason}")]
     public static partial void ConnectionRefused(ILogger logger, string? remoteAddress, string reason);
+
+    [LoggerMessage(3030, LogLevel.Error, "A handler of the registry's {EventName} event failed for agent {AgentId}")]
+    public static partial void RegistryHandlerFailed(ILogger logger, string eventName, string agentId, Exception exception);
 }

@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using EdgeAgent.Protocol;
 using EdgeAgent.Protocol.Contracts;
 using EdgeAgent.Protocol.Session;
+using EdgeAgent.ControlPlane.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace EdgeAgent.ControlPlane.Registry;
@@ -10,10 +13,18 @@ namespace EdgeAgent.ControlPlane.Registry;
 /// Live sessions by agent id, with heartbeats in memory. A reconnecting agent replaces its
 /// previous session at once; Connected/Disconnected derives from the last heartbeat.
 /// </summary>
-internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlPlaneOptions> options, TimeProvider time) : IEdgeAgentRegistry
+internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlPlaneOptions> options, TimeProvider time, ILogger<AgentRegistry>? logger = null) : IEdgeAgentRegistry
 {
+    private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
+
     private readonly ConcurrentDictionary<string, LiveAgent> _live = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, LastSeen> _lastSeen = new(StringComparer.Ordinal);
+
+    // Agents revoked while this process runs (after a restart the stored RevokedAt refuses them
+    // at the credential check). Checked after a session is published, and set before the live
+    // session is looked up to be closed: either the revocation finds the session, or the session
+    // finds the mark (a full fence sits between each side's write and its read).
+    private readonly ConcurrentDictionary<string, byte> _revoked = new(StringComparer.Ordinal);
 
     public event EventHandler<EdgeAgentEventArgs>? AgentConnected;
 
@@ -25,7 +36,11 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
 
     public IEnumerable<TunnelSession> Sessions => _live.Values.Select(l => l.Session);
 
-    /// <summary>Registers a new session, closing the agent's previous one (no duplicate sessions per id).</summary>
+    /// <summary>
+    /// Registers a new session, closing the agent's previous one (no duplicate sessions per id).
+    /// Raises no event: it runs inside the handshake, before the answer is sent;
+    /// <see cref="NotifyConnected"/> raises <see cref="AgentConnected"/> once the agent has it.
+    /// </summary>
     public void Attach(string agentId, TunnelSession session, AgentInfo info, string? remoteAddress)
     {
         var live = new LiveAgent(session, info, time.GetUtcNow(), remoteAddress);
@@ -41,7 +56,50 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
             _ = replaced.Session.AbortAsync(ProtocolErrorCode.Replaced, "A newer connection of this agent replaced this session.");
         }
 
-        AgentConnected?.Invoke(this, new EdgeAgentEventArgs(agentId, info, null));
+        Interlocked.MemoryBarrier();
+        if (_revoked.ContainsKey(agentId))
+        {
+            // Its credential passed before a revocation that completed since: close it as revoked.
+            _live.TryRemove(new KeyValuePair<string, LiveAgent>(agentId, live));
+            _ = session.AbortAsync(ProtocolErrorCode.Revoked, "The agent's credential was revoked.");
+        }
+    }
+
+    /// <summary>Raises <see cref="AgentConnected"/> if <paramref name="session"/> is still the agent's current one.</summary>
+    public void NotifyConnected(string agentId, TunnelSession session)
+    {
+        if (_live.TryGetValue(agentId, out var live) && live.Session == session)
+        {
+            Raise(AgentConnected, nameof(AgentConnected), new EdgeAgentEventArgs(agentId, live.Info, null));
+        }
+    }
+
+    /// <summary>Runs every handler; one that throws is logged and does not stop the others or the caller.</summary>
+    private void Raise(EventHandler<EdgeAgentEventArgs>? handlers, string name, EdgeAgentEventArgs args)
+    {
+        if (handlers is null)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((EventHandler<EdgeAgentEventArgs>)handler)(this, args);
+            }
+            catch (Exception ex)
+            {
+                ControlPlaneLog.RegistryHandlerFailed(_logger, name, args.AgentId, ex);
+            }
+        }
+    }
+
+    /// <summary>Refuses the agent's sessions from now on (see <see cref="Attach"/>); the caller then closes its live one.</summary>
+    public void MarkRevoked(string agentId)
+    {
+        _revoked.TryAdd(agentId, 0);
+        Interlocked.MemoryBarrier();
     }
 
     /// <summary>Removes the session if it is still the agent's current one.</summary>
@@ -51,7 +109,7 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
             && _live.TryRemove(new KeyValuePair<string, LiveAgent>(agentId, live)))
         {
             _lastSeen[agentId] = new LastSeen(session.LastReceived, live.Info, live.RemoteAddress, live.Snapshot);
-            AgentDisconnected?.Invoke(this, new EdgeAgentEventArgs(agentId, live.Info, reason));
+            Raise(AgentDisconnected, nameof(AgentDisconnected), new EdgeAgentEventArgs(agentId, live.Info, reason));
         }
     }
 
@@ -71,7 +129,7 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
         if (_live.TryGetValue(agentId, out var live))
         {
             live.Snapshot = snapshot;
-            SnapshotChanged?.Invoke(this, new EdgeAgentEventArgs(agentId, live.Info, null));
+            Raise(SnapshotChanged, nameof(SnapshotChanged), new EdgeAgentEventArgs(agentId, live.Info, null));
         }
     }
 

@@ -93,12 +93,16 @@ public interface IEdgeAgentRegistry
     /// <returns>True when connected.</returns>
     bool IsConnected(string agentId);
 
-    /// <summary>Raised when an agent completes its handshake.</summary>
+    /// <summary>
+    /// Raised when an agent has completed its handshake: after the agent has its answer and its
+    /// connection time is stored, and only while that session is still the agent's current one.
+    /// Handlers run on the connection's task; one that throws is logged and does not affect the agent.
+    /// </summary>
     event EventHandler<EdgeAgentEventArgs>? AgentConnected;
 
-    /// <summary>Raised when an agent's session ends.</summary>
+    /// <summary>Raised when an agent's session ends. A handler that throws is logged.</summary>
     event EventHandler<EdgeAgentEventArgs>? AgentDisconnected;
 
-    /// <summary>Raised when an agent sends a status snapshot that differs from the previous one.</summary>
+    /// <summary>Raised when an agent sends a status snapshot that differs from the previous one. A handler that throws is logged.</summary>
     event EventHandler<EdgeAgentEventArgs>? SnapshotChanged;
 }

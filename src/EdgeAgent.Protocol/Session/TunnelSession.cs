@@ -1036,6 +1036,14 @@ internal sealed class TunnelSession : IAsyncDisposable
                 throw new ProtocolException(ProtocolErrorCode.TooManyChannels, $"The peer opened more than {_options.MaxChannels} channels.");
             }
 
+            if (IsClosed)
+            {
+                // Terminated on another thread while this frame was still in the read buffer.
+                // Terminate completes the session before it takes this lock to abort the channels,
+                // so a channel added after its snapshot would never be aborted: drop the open.
+                return;
+            }
+
             if (_localGoingAway || _channelHandler is null)
             {
                 Background(WriteAsync(static (output, id) => FrameWriter.WriteReject(output, id, ProtocolErrorCode.Shutdown, "The session is closing."), id, CancellationToken.None));

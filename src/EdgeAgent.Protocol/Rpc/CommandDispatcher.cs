@@ -169,6 +169,11 @@ internal sealed partial class CommandDispatcher
 
     private long _executions;
 
+    /// <summary>Counts waits of a keyed call for a run of the same key already in flight, for diagnostics and tests.</summary>
+    internal long Waits => Interlocked.Read(ref _waits);
+
+    private long _waits;
+
     /// <summary>Runs the command that arrived on <paramref name="channel"/>.</summary>
     public async Task HandleChannelAsync(TunnelChannel channel)
     {
@@ -278,40 +283,68 @@ internal sealed partial class CommandDispatcher
             return await ExecuteUnaryAsync(invoker, call);
         }
 
-        if (_cache.TryGet(key, out var cachedName, out var cached))
+        // Register first, look in the cache second. A run leaves _inFlight only after its result is
+        // in the cache, so a call that registers finds either the result or nobody running: a key
+        // never runs twice while its result is remembered or being made. The run's task carries
+        // its command name (the invoker's, one shared string) as its state.
+        TaskCompletionSource<byte[]>? created = null;
+        while (true)
         {
-            return cachedName == call.Name
-                ? cached
-                : RpcMessages.EncodeError(EdgeErrorCodes.InvalidArgument, $"Idempotency key was already used for command '{cachedName}'.");
+            created ??= new TaskCompletionSource<byte[]>(invoker.Name, TaskCreationOptions.RunContinuationsAsynchronously);
+            var running = _inFlight.GetOrAdd(key, created.Task);
+            if (running == created.Task)
+            {
+                break;
+            }
+
+            // A retry that arrives while the first run is still going waits for that run.
+            Interlocked.Increment(ref _waits);
+            await ((Task)running).WaitAsync(call.CancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (running.IsCompletedSuccessfully)
+            {
+                var runName = (string)running.AsyncState!;
+                return runName == call.Name ? running.Result : KeyUsedByOtherCommand(runName);
+            }
+
+            // That run did not finish (its caller cancelled, its deadline passed, or its handler
+            // threw): its failure is not this call's. Unless this call is cancelled, try again.
+            call.CancellationToken.ThrowIfCancellationRequested();
         }
 
-        // A retry that arrives while the first run is still going waits for that run.
-        var created = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var running = _inFlight.GetOrAdd(key, created.Task);
-        if (running != created.Task)
-        {
-            return await running.WaitAsync(call.CancellationToken);
-        }
-
+        byte[]? made = null;
         try
         {
+            if (_cache.TryGet(key, out var cachedName, out var cached))
+            {
+                return cachedName == call.Name ? cached : KeyUsedByOtherCommand(cachedName);
+            }
+
             var response = await ExecuteUnaryAsync(invoker, call);
             // The invoker's name equals the call's and is one shared string, not one kept per entry.
             await _cache.SetAsync(key, invoker.Name, response);
-            created.SetResult(response);
+            made = response;
             return response;
-        }
-        catch (Exception ex)
-        {
-            // Not finished (cancelled, or the session was lost): a retry runs it again.
-            created.SetException(ex);
-            throw;
         }
         finally
         {
+            // Leave the map before waking the waiters, so that one that tries again does not find
+            // this run. Only a result made here is shared; otherwise (found in the cache, or not
+            // finished) the waiters try again. A cancelled task, unlike a faulted one, raises no
+            // unobserved-exception event when nobody waited.
             _inFlight.TryRemove(new KeyValuePair<string, Task<byte[]>>(key, created.Task));
+            if (made is not null)
+            {
+                created.TrySetResult(made);
+            }
+            else
+            {
+                created.TrySetCanceled();
+            }
         }
     }
+
+    private static byte[] KeyUsedByOtherCommand(string commandName) =>
+        RpcMessages.EncodeError(EdgeErrorCodes.InvalidArgument, $"Idempotency key was already used for command '{commandName}'.");
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<byte[]> ExecuteUnaryAsync(CommandInvoker invoker, CommandCall call)

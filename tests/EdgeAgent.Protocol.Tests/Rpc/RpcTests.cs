@@ -225,6 +225,152 @@ public sealed class RpcTests
         rpc.Dispatcher.Executions.Should().Be(1);
     }
 
+    [Fact]
+    public async Task A_retry_waiting_for_a_run_whose_caller_cancels_runs_the_command_itself()
+    {
+        var runs = 0;
+        var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Unary("deploy", async call =>
+        {
+            var run = Interlocked.Increment(ref runs);
+            if (run == 1)
+            {
+                firstStarted.SetResult();
+                await Task.Delay(Timeout.Infinite, call.CancellationToken);
+            }
+
+            return Bytes($"run {run}");
+        })]);
+        using var cancel = new CancellationTokenSource();
+
+        var first = rpc.InvokeAsync("deploy", default, key: "same", cancellationToken: cancel.Token);
+        await Poll.Within(firstStarted.Task);
+        var retry = rpc.InvokeAsync("deploy", default, key: "same");
+        await Poll.UntilAsync(() => rpc.Dispatcher.Waits == 1, "the retry waits for the first run");
+        await cancel.CancelAsync();
+
+        await FluentActions.Awaiting(() => Poll.Within(first)).Should().ThrowAsync<OperationCanceledException>();
+        (await Poll.Within(retry)).ToArray().Should().Equal(Bytes("run 2"), "the first run's cancel is not the retry's");
+        rpc.Dispatcher.Executions.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_retry_waiting_for_a_run_whose_handler_throws_runs_the_command_itself()
+    {
+        var runs = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var rpc = await RpcHarness.StartAsync([DelegateCommand.Unary("deploy", async _ =>
+        {
+            var run = Interlocked.Increment(ref runs);
+            if (run == 1)
+            {
+                await release.Task;
+                throw new InvalidOperationException("first run broke");
+            }
+
+            return Bytes($"run {run}");
+        })]);
+
+        var first = rpc.InvokeAsync("deploy", default, key: "same");
+        await Poll.UntilAsync(() => rpc.Dispatcher.Executions == 1, "the first run started");
+        var retry = rpc.InvokeAsync("deploy", default, key: "same");
+        await Poll.UntilAsync(() => rpc.Dispatcher.Waits == 1, "the retry waits for the first run");
+        release.SetResult();
+
+        // An exception (unlike an EdgeCommandException) is no result: it is not remembered, so
+        // the retry that waited runs the command as a retry arriving afterwards would.
+        var error = await FluentActions.Awaiting(() => Poll.Within(first)).Should().ThrowAsync<EdgeCommandException>();
+        error.Which.Code.Should().Be(EdgeErrorCodes.Internal);
+        (await Poll.Within(retry)).ToArray().Should().Equal(Bytes("run 2"));
+        rpc.Dispatcher.Executions.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_call_with_the_key_of_a_running_other_command_is_invalid_argument()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var rpc = await RpcHarness.StartAsync(
+        [
+            DelegateCommand.Unary("deploy", async _ =>
+            {
+                await release.Task;
+                return Bytes("deployed");
+            }),
+            DelegateCommand.Unary("rollback", _ => ValueTask.FromResult(Bytes("rolled back"))),
+        ]);
+
+        var first = rpc.InvokeAsync("deploy", default, key: "same");
+        await Poll.UntilAsync(() => rpc.Dispatcher.Executions == 1, "the first run started");
+        var other = rpc.InvokeAsync("rollback", default, key: "same");
+        await Poll.UntilAsync(() => rpc.Dispatcher.Waits == 1, "the other command waits for the first run");
+        release.SetResult();
+
+        (await Poll.Within(first)).ToArray().Should().Equal(Bytes("deployed"));
+        var error = await FluentActions.Awaiting(() => Poll.Within(other)).Should().ThrowAsync<EdgeCommandException>();
+        error.Which.Code.Should().Be(EdgeErrorCodes.InvalidArgument);
+        error.Which.Message.Should().Contain("'deploy'");
+        rpc.Dispatcher.Executions.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_retry_whose_cache_lookup_misses_while_the_first_run_finishes_does_not_run_the_command_again()
+    {
+        var runs = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cache = new HookedCache(new TestIdempotencyCache());
+        var retryLookupHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var resumeRetryLookup = new ManualResetEventSlim();
+        cache.AfterLookup = lookup =>
+        {
+            // The first lookup is the first run's; a second one is the retry's (a dispatcher that
+            // looks before registering): hold it, after its miss, until the first run is over.
+            if (lookup == 2)
+            {
+                retryLookupHeld.SetResult();
+                resumeRetryLookup.Wait(Poll.DefaultDeadline);
+            }
+        };
+        await using var rpc = await RpcHarness.StartAsync(
+            [DelegateCommand.Unary("deploy", async _ =>
+            {
+                var run = Interlocked.Increment(ref runs);
+                await release.Task;
+                return Bytes($"run {run}");
+            })],
+            cache: cache);
+
+        var first = rpc.InvokeAsync("deploy", default, key: "same");
+        await Poll.UntilAsync(() => rpc.Dispatcher.Executions == 1, "the first run started");
+        var retry = rpc.InvokeAsync("deploy", default, key: "same");
+        await Poll.UntilAsync(() => retryLookupHeld.Task.IsCompleted || rpc.Dispatcher.Waits == 1, "the retry missed in the cache or waits for the first run");
+
+        // The first run stores its result, answers and leaves the in-flight map; only then may
+        // the retry go on from its lookup.
+        release.SetResult();
+        (await Poll.Within(first)).ToArray().Should().Equal(Bytes("run 1"));
+        resumeRetryLookup.Set();
+
+        (await Poll.Within(retry)).ToArray().Should().Equal(Bytes("run 1"));
+        rpc.Dispatcher.Executions.Should().Be(1);
+    }
+
+    /// <summary>A cache that calls a hook, with the lookup's ordinal, after each lookup.</summary>
+    private sealed class HookedCache(IIdempotencyCache inner) : IIdempotencyCache
+    {
+        private int _lookups;
+
+        public Action<int>? AfterLookup { get; set; }
+
+        public bool TryGet(string key, out string commandName, out byte[] response)
+        {
+            var found = inner.TryGet(key, out commandName, out response);
+            AfterLookup?.Invoke(Interlocked.Increment(ref _lookups));
+            return found;
+        }
+
+        public ValueTask SetAsync(string key, string commandName, byte[] response) => inner.SetAsync(key, commandName, response);
+    }
+
     private static async Task<List<byte[]>> CollectAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> items)
     {
         var list = new List<byte[]>();

@@ -22,9 +22,8 @@ internal sealed partial class StackDesiredStateService(
     IOptions<EdgeControlPlaneOptions> options,
     ILogger<StackDesiredStateService> logger) : IEdgeStacks, IHostedService
 {
-    private readonly ConcurrentDictionary<(string Agent, string Name), SemaphoreSlim> _locks = new();
+    private readonly ConcurrentDictionary<(string Agent, string Name), StackSlot> _slots = new();
     private readonly ConcurrentDictionary<(string Agent, string Name), EdgeStackState> _states = new();
-    private readonly ConcurrentDictionary<(string Agent, string Name), List<TaskCompletionSource<EdgeStackState>>> _waiters = new();
     private readonly CancellationTokenSource _stopping = new();
 
     public event EventHandler<EdgeStackState>? StateChanged;
@@ -56,9 +55,8 @@ internal sealed partial class StackDesiredStateService(
         }
 
         var desired = new EdgeDesiredStack { AgentId = agentId, ProjectName = request.ProjectName, Request = request, UpdatedAt = DateTimeOffset.UtcNow };
-        await store.SetAsync(desired, cancellationToken);
-        Publish(Pending(desired, previous: _states.GetValueOrDefault((agentId, request.ProjectName))));
-        return await ApplyAsync(desired, force: true, cancellationToken);
+        var revision = await RecordAsync(desired, cancellationToken);
+        return await ApplyAsync(desired, revision, force: true, cancellationToken);
     }
 
     public async Task<EdgeStackState> RemoveAsync(string agentId, string projectName, bool removeVolumes = false, CancellationToken cancellationToken = default)
@@ -75,9 +73,8 @@ internal sealed partial class StackDesiredStateService(
             RemoveVolumes = removeVolumes,
             UpdatedAt = DateTimeOffset.UtcNow,
         };
-        await store.SetAsync(desired, cancellationToken);
-        Publish(Pending(desired, _states.GetValueOrDefault((agentId, projectName))));
-        return await ApplyAsync(desired, force: true, cancellationToken);
+        var revision = await RecordAsync(desired, cancellationToken);
+        return await ApplyAsync(desired, revision, force: true, cancellationToken);
     }
 
     public async Task<EdgeStackState?> GetStateAsync(string agentId, string projectName, CancellationToken cancellationToken = default)
@@ -99,28 +96,70 @@ internal sealed partial class StackDesiredStateService(
 
     public async Task<EdgeStackState> WaitUntilAppliedAsync(string agentId, string projectName, CancellationToken cancellationToken = default)
     {
+        var slot = Slot((agentId, projectName));
         var waiter = new TaskCompletionSource<EdgeStackState>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var list = _waiters.GetOrAdd((agentId, projectName), _ => []);
-        lock (list)
+        lock (slot.Waiters)
         {
-            list.Add(waiter);
+            slot.Waiters.Add(waiter);
         }
 
-        var current = await GetStateAsync(agentId, projectName, cancellationToken);
-        if (current is { Pending: false })
+        try
         {
-            waiter.TrySetResult(current);
-        }
-        else if (current is null)
-        {
-            // Nothing desired (a removal that was applied and forgotten): nothing to wait for.
-            waiter.TrySetResult(new EdgeStackState { AgentId = agentId, ProjectName = projectName });
-        }
+            // Read under the record lock: a change recorded but not yet published cannot be missed,
+            // so an earlier version's applied state never answers a wait for a newer one.
+            EdgeStackState? current;
+            await slot.Record.WaitAsync(cancellationToken);
+            try
+            {
+                current = await GetStateAsync(agentId, projectName, cancellationToken);
+            }
+            finally
+            {
+                slot.Record.Release();
+            }
 
-        return await waiter.Task.WaitAsync(cancellationToken);
+            if (current is { Pending: false })
+            {
+                waiter.TrySetResult(current);
+            }
+            else if (current is null)
+            {
+                // Nothing desired (a removal that was applied and forgotten): nothing to wait for.
+                waiter.TrySetResult(new EdgeStackState { AgentId = agentId, ProjectName = projectName });
+            }
+
+            return await waiter.Task.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            // A cancelled or timed-out wait leaves nothing behind.
+            lock (slot.Waiters)
+            {
+                slot.Waiters.Remove(waiter);
+            }
+        }
     }
 
-    private void OnAgentConnected(object? sender, EdgeAgentEventArgs e) => _ = ReconcileAgentAsync(e.AgentId);
+    /// <summary>How many calls wait on the stack, for tests.</summary>
+    internal int WaiterCount(string agentId, string projectName)
+    {
+        if (!_slots.TryGetValue((agentId, projectName), out var slot))
+        {
+            return 0;
+        }
+
+        lock (slot.Waiters)
+        {
+            return slot.Waiters.Count;
+        }
+    }
+
+    /// <summary>
+    /// Raised by the registry while it accepts the agent's handshake: the reconciliation runs on
+    /// the thread pool so none of it (store reads, commands) runs inside the handshake, and
+    /// <see cref="ReconcileAgentAsync"/> catches and logs its own failures.
+    /// </summary>
+    private void OnAgentConnected(object? sender, EdgeAgentEventArgs e) => _ = Task.Run(() => ReconcileAgentAsync(e.AgentId));
 
     /// <summary>Brings a (re)connected agent to its desired stacks.</summary>
     internal async Task ReconcileAgentAsync(string agentId)
@@ -129,7 +168,7 @@ internal sealed partial class StackDesiredStateService(
         {
             foreach (var desired in await store.ListAsync(agentId, _stopping.Token))
             {
-                await ApplyAsync(desired, force: false, _stopping.Token);
+                await ApplyAsync(desired, revision: null, force: false, _stopping.Token);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or EdgeCommandException)
@@ -142,23 +181,73 @@ internal sealed partial class StackDesiredStateService(
         }
     }
 
-    private async Task<EdgeStackState> ApplyAsync(EdgeDesiredStack desired, bool force, CancellationToken cancellationToken)
+    private StackSlot Slot((string Agent, string Name) key) => _slots.GetOrAdd(key, static _ => new StackSlot());
+
+    /// <summary>
+    /// Records a new desired state and publishes it as pending, under the stack's record lock.
+    /// The revision moves on even when the store fails (it may have written): a result of an
+    /// earlier apply is then dropped rather than published over what may be newer.
+    /// </summary>
+    private async Task<long> RecordAsync(EdgeDesiredStack desired, CancellationToken cancellationToken)
     {
         var key = (desired.AgentId, desired.ProjectName);
-        var gate = _locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
+        var slot = Slot(key);
+        await slot.Record.WaitAsync(cancellationToken);
+        try
+        {
+            try
+            {
+                await store.SetAsync(desired, cancellationToken);
+            }
+            finally
+            {
+                slot.Revision++;
+            }
+
+            Publish(Pending(desired, _states.GetValueOrDefault(key)));
+            return slot.Revision;
+        }
+        finally
+        {
+            slot.Record.Release();
+        }
+    }
+
+    /// <summary>
+    /// Applies <paramref name="desired"/> unless it was superseded: <paramref name="revision"/> is
+    /// the one <see cref="RecordAsync"/> gave it, or null for a reconciliation of what the store
+    /// listed. Whatever the outcome, it is published only if no newer desired state was recorded
+    /// in the meantime.
+    /// </summary>
+    private async Task<EdgeStackState> ApplyAsync(EdgeDesiredStack desired, long? revision, bool force, CancellationToken cancellationToken)
+    {
+        var key = (desired.AgentId, desired.ProjectName);
+        var slot = Slot(key);
+        await slot.Apply.WaitAsync(cancellationToken);
         try
         {
             // The desired state may have changed while this call waited.
-            var latest = await store.GetAsync(desired.AgentId, desired.ProjectName, cancellationToken);
-            if (latest is null || latest.UpdatedAt != desired.UpdatedAt || latest.Remove != desired.Remove)
+            EdgeDesiredStack? latest;
+            long current;
+            await slot.Record.WaitAsync(cancellationToken);
+            try
+            {
+                latest = await store.GetAsync(desired.AgentId, desired.ProjectName, cancellationToken);
+                current = slot.Revision;
+            }
+            finally
+            {
+                slot.Record.Release();
+            }
+
+            if (latest is null || (revision is { } expected ? expected != current : latest.UpdatedAt != desired.UpdatedAt || latest.Remove != desired.Remove))
             {
                 return _states.GetValueOrDefault(key) ?? Pending(desired, null);
             }
 
             if (!registry.IsConnected(desired.AgentId))
             {
-                return Publish(Pending(desired, _states.GetValueOrDefault(key)));
+                return await PublishIfCurrentAsync(slot, current, desired, Pending(desired, _states.GetValueOrDefault(key)));
             }
 
             var stacks = new StackCommands(((EdgeAgents)agents).System(desired.AgentId, options.Value.StackDeployTimeout));
@@ -167,39 +256,69 @@ internal sealed partial class StackDesiredStateService(
                 if (desired.Remove)
                 {
                     await stacks.RemoveAsync(desired.ProjectName, desired.RemoveVolumes, cancellationToken: cancellationToken);
-                    await store.DeleteAsync(desired.AgentId, desired.ProjectName, CancellationToken.None);
-                    _states.TryRemove(key, out _);
                     var removed = new EdgeStackState { AgentId = desired.AgentId, ProjectName = desired.ProjectName, DesiredVersion = desired.Request.Version };
-                    Publish(removed, remember: false);
-                    return removed;
+                    return await PublishIfCurrentAsync(slot, current, desired, removed, forget: true);
                 }
 
                 if (!force && await TryGetStatusAsync(stacks, desired.ProjectName, cancellationToken) is { } status
                     && status.AppliedVersion == desired.Request.Version && status.IsConverged)
                 {
-                    return Publish(Applied(desired, status));
+                    return await PublishIfCurrentAsync(slot, current, desired, Applied(desired, status));
                 }
 
                 var applied = await stacks.DeployAsync(desired.Request, cancellationToken: cancellationToken);
-                return Publish(applied.AppliedVersion == desired.Request.Version && string.IsNullOrEmpty(applied.LastError)
+                return await PublishIfCurrentAsync(slot, current, desired, applied.AppliedVersion == desired.Request.Version && string.IsNullOrEmpty(applied.LastError)
                     ? Applied(desired, applied)
                     : Pending(desired, null) with { Status = applied, LastError = string.IsNullOrEmpty(applied.LastError) ? "The stack did not converge." : applied.LastError });
             }
             catch (EdgeCommandException ex) when (ex.Code != EdgeErrorCodes.Unavailable && ex.Code != EdgeErrorCodes.Timeout && !desired.Remove)
             {
                 // A definite failure (invalid compose file, engine error): report it to the caller too.
-                Publish(Pending(desired, _states.GetValueOrDefault(key)) with { LastError = $"{ex.Code}: {ex.Message}" });
+                await PublishIfCurrentAsync(slot, current, desired, Pending(desired, _states.GetValueOrDefault(key)) with { LastError = $"{ex.Code}: {ex.Message}" });
                 throw;
             }
             catch (EdgeCommandException ex)
             {
                 StackLog.ApplyDeferred(logger, desired.AgentId, desired.ProjectName, ex.Code);
-                return Publish(Pending(desired, _states.GetValueOrDefault(key)) with { LastError = $"{ex.Code}: {ex.Message}" });
+                return await PublishIfCurrentAsync(slot, current, desired, Pending(desired, _states.GetValueOrDefault(key)) with { LastError = $"{ex.Code}: {ex.Message}" });
             }
         }
         finally
         {
-            gate.Release();
+            slot.Apply.Release();
+        }
+    }
+
+    /// <summary>
+    /// Publishes the outcome of applying the desired state of <paramref name="revision"/>, unless a
+    /// newer desired state was recorded since: that one is already published as pending and its
+    /// own apply follows, so the stale outcome is dropped and the current state returned. With
+    /// <paramref name="forget"/> (an applied removal) the stack is also deleted from the store.
+    /// </summary>
+    private async Task<EdgeStackState> PublishIfCurrentAsync(StackSlot slot, long revision, EdgeDesiredStack desired, EdgeStackState state, bool forget = false)
+    {
+        var key = (desired.AgentId, desired.ProjectName);
+
+        // The work is done on the agent: record its outcome even if the caller stopped waiting.
+        await slot.Record.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (slot.Revision != revision)
+            {
+                return _states.GetValueOrDefault(key) ?? Pending(desired, null);
+            }
+
+            if (forget)
+            {
+                await store.DeleteAsync(desired.AgentId, desired.ProjectName, CancellationToken.None);
+                _states.TryRemove(key, out _);
+            }
+
+            return Publish(state, remember: !forget);
+        }
+        finally
+        {
+            slot.Record.Release();
         }
     }
 
@@ -236,6 +355,7 @@ internal sealed partial class StackDesiredStateService(
         Status = status,
     };
 
+    /// <summary>Stores and announces a state; callers hold the stack's record lock, so announcements of one stack never interleave.</summary>
     private EdgeStackState Publish(EdgeStackState state, bool remember = true)
     {
         var key = (state.AgentId, state.ProjectName);
@@ -245,20 +365,36 @@ internal sealed partial class StackDesiredStateService(
         }
 
         StateChanged?.Invoke(this, state);
-        if (!state.Pending && _waiters.TryGetValue(key, out var list))
+        if (!state.Pending && _slots.TryGetValue(key, out var slot))
         {
-            lock (list)
+            lock (slot.Waiters)
             {
-                foreach (var waiter in list)
+                foreach (var waiter in slot.Waiters)
                 {
                     waiter.TrySetResult(state);
                 }
 
-                list.Clear();
+                slot.Waiters.Clear();
             }
         }
 
         return state;
+    }
+
+    /// <summary>One stack's synchronisation.</summary>
+    private sealed class StackSlot
+    {
+        /// <summary>Held while applying (long: a command to the agent).</summary>
+        public SemaphoreSlim Apply { get; } = new(1, 1);
+
+        /// <summary>Held briefly to record a desired state or publish a state: the two never interleave.</summary>
+        public SemaphoreSlim Record { get; } = new(1, 1);
+
+        /// <summary>Counts desired states recorded by this instance; changed under <see cref="Record"/>.</summary>
+        public long Revision { get; set; }
+
+        /// <summary>Calls waiting for the stack to be applied; locked on itself.</summary>
+        public List<TaskCompletionSource<EdgeStackState>> Waiters { get; } = [];
     }
 
     private static partial class StackLog

@@ -128,6 +128,10 @@ public interface IEdgeStacks
     /// <returns>The applied state.</returns>
     Task<EdgeStackState> WaitUntilAppliedAsync(string agentId, string projectName, CancellationToken cancellationToken = default);
 
-    /// <summary>Raised whenever a stack's state changes (applied, failed, pending).</summary>
+    /// <summary>
+    /// Raised whenever a stack's state changes (applied, failed, pending), in the order of the
+    /// changes: a handler runs while that stack's changes are held back, so it must not block
+    /// waiting for another change of the same stack (start it, do not wait for it).
+    /// </summary>
     event EventHandler<EdgeStackState>? StateChanged;
 }

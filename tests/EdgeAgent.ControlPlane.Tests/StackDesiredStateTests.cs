@@ -192,7 +192,9 @@ public sealed class StackDesiredStateTests
             var (controlPlane, _) = await accept.WaitAsync(Safety);
             _sessions.Add(agent);
             _sessions.Add(controlPlane);
-            Services.GetRequiredService<AgentRegistry>().Attach(AgentId, controlPlane, new AgentInfo { Hostname = "test" }, null);
+            var registry = Services.GetRequiredService<AgentRegistry>();
+            registry.Attach(AgentId, controlPlane, new AgentInfo { Hostname = "test" }, null);
+            registry.NotifyConnected(AgentId, controlPlane); // as the endpoint does once the handshake is answered
         }
 
         public async ValueTask DisposeAsync()

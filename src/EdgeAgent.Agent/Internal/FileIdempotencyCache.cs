@@ -101,6 +101,9 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
     /// <summary>Test hook: runs in the background compaction after the new file is written, before the swap.</summary>
     internal Action? BeforeSwap { get; set; }
 
+    /// <summary>Test hook: runs in the writer before each batch is written.</summary>
+    internal Action? BeforeWrite { get; set; }
+
     /// <summary>How many compactions were started (successful or not).</summary>
     internal long CompactionAttempts => Interlocked.Read(ref _compactionAttempts);
 
@@ -171,6 +174,7 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
         {
             if (batch.WrittenCount > 0 && _log is { } log)
             {
+                BeforeWrite?.Invoke();
                 log.Write(batch.WrittenSpan);
                 _logLength += batch.WrittenCount;
                 Interlocked.Increment(ref _appendWrites);
@@ -522,6 +526,8 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
 
     public void Dispose()
     {
+        ArrayBufferWriter<byte> pending;
+        TaskCompletionSource? waiters;
         lock (_gate)
         {
             _disposed = true;
@@ -529,9 +535,32 @@ internal sealed class FileIdempotencyCache : IIdempotencyCache, IDisposable
             {
                 Monitor.Wait(_gate); // let a running write or compaction finish before the file is closed
             }
+
+            // A writer that saw _disposed stopped without writing what was queued meanwhile: write
+            // it here, or its callers (commands finishing during shutdown) would wait forever.
+            pending = _pending;
+            waiters = _batchWritten;
+            _batchWritten = null;
         }
 
-        _log?.Dispose();
+        try
+        {
+            if (pending.WrittenCount > 0)
+            {
+                _log?.Write(pending.WrittenSpan);
+            }
+
+            waiters?.TrySetResult();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            waiters?.TrySetException(ex);
+        }
+        finally
+        {
+            pending.ResetWrittenCount();
+            _log?.Dispose();
+        }
     }
 
     /// <summary>

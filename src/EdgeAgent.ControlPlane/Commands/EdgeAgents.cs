@@ -71,17 +71,23 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
         var payload = ContractSerializer.Serialize(request);
         var invocation = await gate.BeginAsync(caller, agentId, command, payload, options, trusted, cancellationToken);
         Exception? failure = null;
+        IAsyncEnumerator<ReadOnlyMemory<byte>>? items = null;
         try
         {
-            await using var items = RpcClient.StreamAsync(Session(), CallOptions(command, options?.IdempotencyKey ?? "", options), payload, time, cancellationToken).GetAsyncEnumerator(cancellationToken);
             while (true)
             {
+                // Every failure is the command's outcome in the audit: the agent not connected, the
+                // stream failing, or an item that does not deserialize.
+                TItem item;
                 try
                 {
+                    items ??= RpcClient.StreamAsync(Session(), CallOptions(command, options?.IdempotencyKey ?? "", options), payload, time, cancellationToken).GetAsyncEnumerator(cancellationToken);
                     if (!await items.MoveNextAsync())
                     {
                         break;
                     }
+
+                    item = ContractSerializer.DeserializeResponse<TItem>(items.Current, command);
                 }
                 catch (Exception ex)
                 {
@@ -89,11 +95,16 @@ internal sealed class EdgeAgentHandle(string agentId, AgentRegistry registry, Co
                     throw;
                 }
 
-                yield return ContractSerializer.DeserializeResponse<TItem>(items.Current, command);
+                yield return item;
             }
         }
         finally
         {
+            if (items is not null)
+            {
+                await items.DisposeAsync();
+            }
+
             await invocation.CompleteAsync(failure);
         }
     }

@@ -105,10 +105,16 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
     /// <summary>Removes the session if it is still the agent's current one.</summary>
     public void Detach(string agentId, TunnelSession session, string reason)
     {
-        if (_live.TryGetValue(agentId, out var live) && live.Session == session
-            && _live.TryRemove(new KeyValuePair<string, LiveAgent>(agentId, live)))
+        if (_live.TryGetValue(agentId, out var live) && live.Session == session)
         {
+            // What was last seen is in place before the live entry goes: a lookup in between
+            // finds one or the other, never an agent with no info, snapshot or heartbeat.
             _lastSeen[agentId] = new LastSeen(session.LastReceived, live.Info, live.RemoteAddress, live.Snapshot);
+            if (!_live.TryRemove(new KeyValuePair<string, LiveAgent>(agentId, live)))
+            {
+                return; // replaced meanwhile: the newer session is the agent's state
+            }
+
             Raise(AgentDisconnected, nameof(AgentDisconnected), new EdgeAgentEventArgs(agentId, live.Info, reason));
         }
     }

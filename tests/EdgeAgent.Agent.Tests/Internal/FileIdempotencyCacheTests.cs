@@ -39,6 +39,39 @@ public sealed class FileIdempotencyCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_record_queued_behind_the_writer_when_the_cache_is_disposed_is_written_and_its_caller_released()
+    {
+        var cache = new FileIdempotencyCache(_directory, capacity: 100, TimeSpan.FromHours(1), _time);
+        using var writing = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        cache.BeforeWrite = () =>
+        {
+            cache.BeforeWrite = null;
+            writing.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+        };
+
+        // "a" becomes the writer and is held before its write; "b" queues behind it.
+        var first = Task.Run(async () => await cache.SetAsync("a", "cmd", [1]));
+        writing.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue();
+        var second = cache.SetAsync("b", "cmd", [2]).AsTask();
+        second.IsCompleted.Should().BeFalse("it waits for the running writer");
+
+        // Shutdown: the writer sees the cache disposed and stops; "b" must not be left waiting.
+        var disposing = Task.Run(cache.Dispose);
+        await Task.Delay(50);
+        release.Set();
+        await first.WaitAsync(TimeSpan.FromSeconds(30));
+        await second.WaitAsync(TimeSpan.FromSeconds(30));
+        await disposing.WaitAsync(TimeSpan.FromSeconds(30));
+
+        using var reopened = new FileIdempotencyCache(_directory, capacity: 100, TimeSpan.FromHours(1), _time);
+        reopened.TryGet("a", out _, out _).Should().BeTrue();
+        reopened.TryGet("b", out _, out var b).Should().BeTrue("it was written before the file was closed");
+        b.Should().Equal(2);
+    }
+
+    [Fact]
     public async Task The_oldest_entries_are_evicted_at_capacity_and_survive_compaction_in_order()
     {
         var cache = new FileIdempotencyCache(_directory, capacity: 100, TimeSpan.FromHours(1), _time);

@@ -87,6 +87,25 @@ public sealed class AuthorizationAndAuditTests
     }
 
     [Fact]
+    public async Task A_stream_to_an_agent_that_is_not_connected_is_audited_with_its_failure_not_as_ok()
+    {
+        await using var controlPlane = await TestControlPlane.StartAsync();
+        await controlPlane.EnrollAsync("offline-1");
+
+        var failure = await FluentActions.Awaiting(async () =>
+        {
+            await foreach (var item in controlPlane.Agents["offline-1"].StreamAsync<EchoRequest, EchoResponse>("test.echo-stream", new EchoRequest { Text = "x" }))
+            {
+                _ = item;
+            }
+        }).Should().ThrowAsync<EdgeCommandException>();
+
+        var audit = controlPlane.Services.GetRequiredService<IEdgeAuditStore>();
+        var records = await audit.QueryAsync(new EdgeAuditQuery { AgentId = "offline-1" });
+        records.Should().ContainSingle(r => r.Event == "command").Which.Outcome.Should().Be(failure.Which.Code);
+    }
+
+    [Fact]
     public async Task Connection_attempts_are_rate_limited_per_address_with_retry_after()
     {
         await using var controlPlane = await TestControlPlane.StartAsync(options: o =>

@@ -92,8 +92,12 @@ internal sealed class CommandCall : IDisposable
         // idempotency key: with a key the run finishes and its result waits for the retry.
         if (!_keyed || _channel.AbortReason?.Code == ProtocolErrorCode.Cancelled)
         {
+            // This runs on the session's read loop (a reset from the peer): the token is cancelled
+            // at once, but the handler's callbacks run on the thread pool, so one that blocks
+            // cannot stall the session. (Dispose cannot race it: the registration's Dispose waits
+            // for this callback, and a source disposed later runs no callbacks it has not taken.)
             _abandoned = true;
-            _cancel.Cancel();
+            _ = _cancel.CancelAsync();
         }
     }
 

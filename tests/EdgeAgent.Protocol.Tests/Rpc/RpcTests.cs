@@ -127,6 +127,41 @@ public sealed class RpcTests
     }
 
     [Fact]
+    public async Task A_handler_cancellation_callback_that_blocks_does_not_stall_the_session()
+    {
+        using var release = new ManualResetEventSlim();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var callbackRan = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var rpc = await RpcHarness.StartAsync(
+        [
+            DelegateCommand.Unary("wait", async call =>
+            {
+                // A callback that blocks (say, a synchronous close of a resource) when the caller cancels.
+                using var registration = call.CancellationToken.Register(() =>
+                {
+                    callbackRan.TrySetResult();
+                    release.Wait(TimeSpan.FromSeconds(30));
+                });
+                started.SetResult();
+                await Task.Delay(Timeout.Infinite, call.CancellationToken);
+                return [];
+            }),
+            DelegateCommand.Unary("echo", call => ValueTask.FromResult(call.Payload.ToArray())),
+        ]);
+        using var cancel = new CancellationTokenSource();
+
+        var waiting = rpc.InvokeAsync("wait", default, cancellationToken: cancel.Token);
+        await Poll.Within(started.Task);
+        await cancel.CancelAsync();
+        await Poll.Within(callbackRan.Task);
+
+        // The callback is still blocked; the session (whose read loop handled the reset) still answers.
+        (await Poll.Within(rpc.InvokeAsync("echo", Bytes("still here")))).ToArray().Should().Equal(Bytes("still here"));
+        release.Set();
+        await FluentActions.Awaiting(() => Poll.Within(waiting)).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Fact]
     public async Task A_passed_deadline_fails_with_timeout_and_cancels_the_handler()
     {
         var time = new FakeTimeProvider();

@@ -121,7 +121,10 @@ public sealed class EdgeTcpListener : IAsyncDisposable
 
             await using (stream)
             {
+                // Published, then a full fence, then the check: DisposeAsync cancels (a full fence)
+                // and then reads the streams, so one of the two sees the other.
                 connection.Stream = stream;
+                Interlocked.MemoryBarrier();
                 if (_stopping.IsCancellationRequested)
                 {
                     stream.Abort("The local listener stopped.");

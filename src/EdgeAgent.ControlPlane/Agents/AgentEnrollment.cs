@@ -26,6 +26,9 @@ internal sealed class AgentEnrollment(
     TimeProvider time,
     ILogger<AgentEnrollment> logger) : IEdgeAgentEnrollment
 {
+    private const string DefaultConnectPath = "/agent/connect";
+    private const string ConnectPathVariable = "EdgeAgent__ConnectPath";
+
     private readonly SemaphoreSlim[] _recordGates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
 
     public async Task<EdgeAgentEnrollment> EnrollAsync(EnrollAgentRequest request, CancellationToken cancellationToken = default)
@@ -156,9 +159,6 @@ internal sealed class AgentEnrollment(
         var previous = record.PreviousSecretExpiresAt > time.GetUtcNow() && AgentSecrets.Matches(secret, record.PreviousSecretHash);
         return (current || previous ? CredentialCheck.Valid : CredentialCheck.WrongSecret, record);
     }
-
-    private const string DefaultConnectPath = "/agent/connect";
-    private const string ConnectPathVariable = "EdgeAgent__ConnectPath";
 
     private EdgeAgentEnrollment CreateEnrollment(string agentId, string secret)
     {

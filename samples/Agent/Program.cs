@@ -26,7 +26,7 @@ builder.Logging
     .AddConfiguration(builder.Configuration.GetSection("Logging"))
     .AddConsole();
 
-builder.Services.AddEdgeAgent(builder.Configuration.GetSection("EdgeAgent"))
+builder.Services.AddEdgeAgent() // binds the EdgeAgent section of the configuration above
     .AddDocker()
     .AddStacks();
 

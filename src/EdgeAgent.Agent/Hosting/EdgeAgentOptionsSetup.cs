@@ -33,6 +33,20 @@ internal sealed class ConfigureEdgeAgentFromSection(IConfiguration section) : IC
     }
 }
 
+/// <summary>Binds the host configuration's <c>EdgeAgent</c> section, when the host has a configuration.</summary>
+internal sealed class ConfigureEdgeAgentFromHostConfiguration(IConfiguration? configuration = null) : IConfigureOptions<EdgeAgentOptions>
+{
+    public const string SectionName = "EdgeAgent";
+
+    public void Configure(EdgeAgentOptions options)
+    {
+        if (configuration is not null)
+        {
+            new ConfigureEdgeAgentFromSection(configuration.GetSection(SectionName)).Configure(options);
+        }
+    }
+}
+
 /// <summary>
 /// Reads the environment variables operators of edge agents already use, where the setting was
 /// not given otherwise: <c>CONTROL_PLANE_URL</c>, <c>AGENT_TOKEN</c>, <c>EDGE_ID</c>, <c>EDGE_KEY</c>.

@@ -31,8 +31,12 @@ public static class EdgeAgentServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Runs the agent as a hosted service with options from configuration and environment
-    /// variables (<c>CONTROL_PLANE_URL</c>, <c>AGENT_TOKEN</c>, …). Safe to call more than once.
+    /// Runs the agent as a hosted service with options from the host configuration's
+    /// <c>EdgeAgent</c> section (for example <c>EdgeAgent:ControlPlaneUrl</c> in
+    /// <c>appsettings.json</c>, or <c>EdgeAgent__ControlPlaneUrl</c> in the environment) when the
+    /// host registers an <see cref="IConfiguration"/>, as the generic host does, and from the
+    /// environment variables agents' operators use where a setting is not given otherwise
+    /// (<c>CONTROL_PLANE_URL</c>, <c>AGENT_TOKEN</c>, …). Safe to call more than once.
     /// </summary>
     /// <param name="services">The host's services.</param>
     /// <returns>A builder to add command handlers and policies.</returns>
@@ -43,7 +47,11 @@ public static class EdgeAgentServiceCollectionExtensions
         return new EdgeAgentBuilder(services);
     }
 
-    /// <summary>Runs the agent with options bound from <paramref name="configuration"/> (e.g. the <c>EdgeAgent</c> section).</summary>
+    /// <summary>
+    /// Runs the agent with options bound from <paramref name="configuration"/> (a section laid out
+    /// like <c>EdgeAgent</c>), after the host configuration's own <c>EdgeAgent</c> section, so its
+    /// values win.
+    /// </summary>
     /// <param name="services">The host's services.</param>
     /// <param name="configuration">The configuration section holding <see cref="EdgeAgentOptions"/>.</param>
     /// <returns>A builder to add command handlers and policies.</returns>
@@ -51,8 +59,9 @@ public static class EdgeAgentServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        var builder = services.AddEdgeAgent();
         services.AddSingleton<IConfigureOptions<EdgeAgentOptions>>(new ConfigureEdgeAgentFromSection(configuration));
-        return services.AddEdgeAgent();
+        return builder;
     }
 
     private static void AddCore(IServiceCollection services)
@@ -64,6 +73,7 @@ public static class EdgeAgentServiceCollectionExtensions
 
         services.AddSingleton<EdgeAgentMarker>();
         services.AddOptions<EdgeAgentOptions>().ValidateOnStart();
+        services.AddSingleton<IConfigureOptions<EdgeAgentOptions>, ConfigureEdgeAgentFromHostConfiguration>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EdgeAgentOptions>, EdgeAgentOptionsValidator>());
         services.AddSingleton<IPostConfigureOptions<EdgeAgentOptions>, ConfigureEdgeAgentFromEnvironment>();
         services.AddSingleton<IConfigureOptions<LoggerFilterOptions>, ConfigureLogLevelFromEnvironment>();

@@ -8,7 +8,9 @@ using EdgeAgent.ControlPlane.Registry;
 using EdgeAgent.ControlPlane.Security;
 using EdgeAgent.ControlPlane.Stacks;
 using EdgeAgent.ControlPlane.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -16,10 +18,14 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class EdgeControlPlaneServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the control plane: agent registry, enrollment, typed commands, audit. Stores default
-    /// to memory (the audit trail there keeps only its most recent 10,000 records); call
-    /// <c>UseSqlite(...)</c> for durable storage. Safe to call more than once.
-    /// Map the agent endpoint with <c>app.MapEdgeAgents()</c>.
+    /// Adds the control plane: agent registry, enrollment, typed commands, audit. Options are bound
+    /// from the host configuration's <c>EdgeControlPlane</c> section (for example
+    /// <c>EdgeControlPlane:KeepaliveInterval</c> in <c>appsettings.json</c>, or
+    /// <c>EdgeControlPlane__KeepaliveInterval</c> in the environment) when the host registers an
+    /// <see cref="IConfiguration"/>, as the generic and web hosts do. Stores default to memory (the
+    /// audit trail there keeps only its most recent 10,000 records); call <c>UseSqlite(...)</c> for
+    /// durable storage. Safe to call more than once. Map the agent endpoint with
+    /// <c>app.MapEdgeAgents()</c>.
     /// </summary>
     /// <param name="services">The application's services.</param>
     /// <returns>A builder for stores, the local agent and policies.</returns>
@@ -30,6 +36,7 @@ public static class EdgeControlPlaneServiceCollectionExtensions
         {
             services.AddSingleton<ControlPlaneMarker>();
             services.AddOptions<EdgeControlPlaneOptions>().ValidateOnStart();
+            services.AddSingleton<IConfigureOptions<EdgeControlPlaneOptions>, ConfigureControlPlaneFromHostConfiguration>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<EdgeControlPlaneOptions>, EdgeControlPlaneOptionsValidator>());
             services.AddMetrics();
             services.TryAddSingleton(TimeProvider.System);
@@ -63,7 +70,7 @@ public static class EdgeControlPlaneServiceCollectionExtensions
 
     /// <summary>Adds the control plane and sets its options.</summary>
     /// <param name="services">The application's services.</param>
-    /// <param name="configure">Sets options; runs after configuration binding.</param>
+    /// <param name="configure">Sets options; runs after the binding of the <c>EdgeControlPlane</c> configuration section.</param>
     /// <returns>A builder for stores, the local agent and policies.</returns>
     public static IEdgeControlPlaneBuilder AddEdgeControlPlane(this IServiceCollection services, Action<EdgeControlPlaneOptions> configure)
     {
@@ -73,7 +80,31 @@ public static class EdgeControlPlaneServiceCollectionExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Adds the control plane with options bound from <paramref name="configuration"/> (a section
+    /// laid out like <c>EdgeControlPlane</c>), after the host configuration's own
+    /// <c>EdgeControlPlane</c> section, so its values win.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configuration">The configuration section holding <see cref="EdgeControlPlaneOptions"/>.</param>
+    /// <returns>A builder for stores, the local agent and policies.</returns>
+    public static IEdgeControlPlaneBuilder AddEdgeControlPlane(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = services.AddEdgeControlPlane();
+        services.AddSingleton<IConfigureOptions<EdgeControlPlaneOptions>>(new ConfigureNamedOptions<EdgeControlPlaneOptions>(Options.Options.DefaultName, configuration.Bind));
+        return builder;
+    }
+
     internal sealed class ControlPlaneMarker;
+
+    /// <summary>Binds the host configuration's <c>EdgeControlPlane</c> section, when the host has a configuration.</summary>
+    internal sealed class ConfigureControlPlaneFromHostConfiguration(IConfiguration? configuration = null) : IConfigureOptions<EdgeControlPlaneOptions>
+    {
+        public const string SectionName = "EdgeControlPlane";
+
+        public void Configure(EdgeControlPlaneOptions options) => configuration?.GetSection(SectionName).Bind(options);
+    }
 }
 
 /// <summary>Configures the control plane: stores, the integrated local agent, policies.</summary>

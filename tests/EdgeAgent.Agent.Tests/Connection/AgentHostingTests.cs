@@ -172,6 +172,64 @@ public sealed class AgentHostingTests
     }
 
     [Fact]
+    public void AddEdgeAgent_binds_the_hosts_EdgeAgent_section_and_an_explicit_section_wins_over_it()
+    {
+        // What appsettings.json or EdgeAgent__* environment variables give a generic host.
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["EdgeAgent:ControlPlaneUrl"] = "https://from-host.example",
+            ["EdgeAgent:Token"] = Token,
+            ["EdgeAgent:ConnectPath"] = "/from-host",
+            ["EdgeAgent:Labels:site"] = "berlin",
+            ["EdgeAgent:ReconnectMaxDelay"] = "00:00:30",
+            ["Other:ConnectPath"] = "/from-other",
+        });
+        builder.Services.AddEdgeAgent();
+        using (var host = builder.Build())
+        {
+            var options = host.Services.GetRequiredService<IOptions<EdgeAgentOptions>>().Value;
+            options.ControlPlaneUrl.Should().Be("https://from-host.example");
+            options.Token.Should().Be(Token);
+            options.ConnectPath.Should().Be("/from-host");
+            options.Labels.Should().Contain("site", "berlin");
+            options.ReconnectMaxDelay.Should().Be(TimeSpan.FromSeconds(30));
+        }
+
+        // A section given explicitly is bound after the host's own, whichever overload ran first.
+        builder = Host.CreateApplicationBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["EdgeAgent:ConnectPath"] = "/from-host",
+            ["EdgeAgent:ControlPlaneUrl"] = "https://from-host.example",
+            ["EdgeAgent:Token"] = Token,
+            ["Other:ConnectPath"] = "/from-other",
+        });
+        builder.Services.AddEdgeAgent(builder.Configuration.GetSection("Other"));
+        builder.Services.AddEdgeAgent();
+        using (var host = builder.Build())
+        {
+            var options = host.Services.GetRequiredService<IOptions<EdgeAgentOptions>>().Value;
+            options.ConnectPath.Should().Be("/from-other");
+            options.ControlPlaneUrl.Should().Be("https://from-host.example", "the host's section still fills what the explicit one leaves out");
+        }
+
+        // A service collection without a configuration (no host) still builds.
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddEdgeAgent(o =>
+        {
+            o.ControlPlaneUrl = "https://from-code.example";
+            o.Token = Token;
+            o.ConnectPath = "/code";
+        });
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IOptions<EdgeAgentOptions>>().Value.ConnectPath.Should().Be("/code");
+    }
+
+    [Fact]
     public async Task Reconnect_waits_follow_the_policy_on_the_injected_clock_without_sleeping()
     {
         // A port with nothing listening: every attempt fails at once.

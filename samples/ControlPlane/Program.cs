@@ -54,8 +54,8 @@ api.MapGet("/agents", async (IEdgeAgentRegistry registry) =>
 api.MapGet("/agents/{id}/snapshot", async (string id, IEdgeAgentRegistry registry) =>
     await registry.GetAgentAsync(id) is { Snapshot: AgentSnapshot snapshot } ? Results.Ok(snapshot) : Results.NotFound());
 
-api.MapPut("/agents/{id}/stacks/{name}", async (string id, string name, DeployStackBody body, IEdgeStacks stacks) =>
-    Results.Ok(await stacks.DeployAsync(id, new StackDeployRequest
+api.MapPut("/agents/{id}/stacks/{name}", async (string id, string name, DeployStackBody body, IEdgeStacks stacks, ClaimsPrincipal user) =>
+    Results.Ok(await stacks.As(user).DeployAsync(id, new StackDeployRequest
     {
         ProjectName = name,
         Version = body.Version,
@@ -63,8 +63,8 @@ api.MapPut("/agents/{id}/stacks/{name}", async (string id, string name, DeploySt
         Variables = body.Variables ?? new Dictionary<string, string>(),
     })));
 
-api.MapDelete("/agents/{id}/stacks/{name}", async (string id, string name, bool? volumes, IEdgeStacks stacks) =>
-    Results.Ok(await stacks.RemoveAsync(id, name, volumes ?? false)));
+api.MapDelete("/agents/{id}/stacks/{name}", async (string id, string name, bool? volumes, IEdgeStacks stacks, ClaimsPrincipal user) =>
+    Results.Ok(await stacks.As(user).RemoveAsync(id, name, volumes ?? false)));
 
 api.MapPost("/agents/{id}/containers/{container}/{action}", async (string id, string container, string action, IEdgeAgents agents, ClaimsPrincipal user) =>
 {

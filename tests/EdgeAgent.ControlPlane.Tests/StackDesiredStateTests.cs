@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using EdgeAgent.ControlPlane.Registry;
 using EdgeAgent.ControlPlane.Stacks;
 using EdgeAgent.Protocol;
@@ -152,6 +153,80 @@ public sealed class StackDesiredStateTests
         stacks.WaiterCount(AgentId, Project).Should().Be(0);
     }
 
+    [Fact]
+    public async Task Deployments_and_removals_are_authorized_before_they_are_recorded_and_audited_as_the_caller()
+    {
+        await using var harness = await Harness.StartAsync(services =>
+        {
+            services.Configure<EdgeControlPlaneOptions>(o => o.CommandAuthorizationPolicy = "operator");
+            services.AddAuthorizationBuilder().AddPolicy("operator", p => p.RequireRole("operator"));
+        });
+        var stacks = harness.Stacks;
+        var audit = harness.Services.GetRequiredService<IEdgeAuditStore>();
+        var guest = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "guest")], "test"));
+        var operatorUser = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "olga"), new Claim(ClaimTypes.Role, "operator")], "test"));
+        await harness.ConnectAsync();
+
+        // A caller the policy refuses: denied, audited, and nothing recorded that a reconnect could apply later.
+        var denied = await FluentActions.Awaiting(() => stacks.As(guest).DeployAsync(AgentId, Request("v1")))
+            .Should().ThrowAsync<EdgeCommandException>();
+        denied.Which.Code.Should().Be(EdgeErrorCodes.Denied);
+        (await stacks.GetStateAsync(AgentId, Project)).Should().BeNull();
+        harness.Agent.Deployed.Should().BeEmpty();
+
+        // The view without a caller is the control plane itself, authorized like IEdgeAgents without As.
+        (await FluentActions.Awaiting(() => stacks.DeployAsync(AgentId, Request("v1"))).Should().ThrowAsync<EdgeCommandException>())
+            .Which.Code.Should().Be(EdgeErrorCodes.Denied);
+        (await stacks.GetStateAsync(AgentId, Project)).Should().BeNull();
+
+        // An operator's deployment is applied at once and audited as the operator.
+        var applied = await stacks.As(operatorUser).DeployAsync(AgentId, Request("v1")).WaitAsync(Safety);
+        applied.Pending.Should().BeFalse();
+        harness.Agent.Deployed.Should().Equal("v1");
+
+        // A removal is authorized the same way: the guest's is refused and the stack stays desired.
+        (await FluentActions.Awaiting(() => stacks.As(guest).RemoveAsync(AgentId, Project)).Should().ThrowAsync<EdgeCommandException>())
+            .Which.Code.Should().Be(EdgeErrorCodes.Denied);
+        (await stacks.GetStateAsync(AgentId, Project))!.Removing.Should().BeFalse();
+        (await stacks.As(operatorUser).RemoveAsync(AgentId, Project).WaitAsync(Safety)).Pending.Should().BeFalse();
+
+        var records = await audit.QueryAsync(new EdgeAuditQuery { AgentId = AgentId });
+        records.Where(r => r.Outcome == EdgeErrorCodes.Denied).Select(r => (r.Caller, r.Command))
+            .Should().BeEquivalentTo([("guest", StackCommands.Deploy), ("system", StackCommands.Deploy), ("guest", StackCommands.Remove)]);
+        records.Where(r => r.Outcome == "ok").Select(r => (r.Caller, r.Command))
+            .Should().BeEquivalentTo([("olga", StackCommands.Deploy), ("olga", StackCommands.Remove)]);
+    }
+
+    [Fact]
+    public async Task A_StateChanged_handler_that_throws_fails_neither_the_deploy_nor_its_waiters_nor_the_other_handlers()
+    {
+        await using var harness = await Harness.StartAsync();
+        var stacks = harness.Stacks;
+        await harness.ConnectAsync();
+        var seen = new List<EdgeStackState>();
+        stacks.StateChanged += (_, _) => throw new InvalidOperationException("handler bug");
+        stacks.StateChanged += (_, state) =>
+        {
+            lock (seen)
+            {
+                seen.Add(state);
+            }
+        };
+
+        var hold = harness.Agent.HoldDeploy("v1");
+        var deploy = stacks.DeployAsync(AgentId, Request("v1"));
+        await hold.Started.WaitAsync(Safety);
+        var wait = stacks.WaitUntilAppliedAsync(AgentId, Project);
+        hold.Release();
+        var applied = await deploy.WaitAsync(Safety);
+        applied.Pending.Should().BeFalse();
+        (await wait.WaitAsync(Safety)).Status!.AppliedVersion.Should().Be("v1");
+        lock (seen)
+        {
+            seen.Select(s => s.Pending).Should().Equal([true, false], "the other handler saw both changes");
+        }
+    }
+
     /// <summary>The control plane's services with one agent connected over an in-memory tunnel on demand.</summary>
     private sealed class Harness : IAsyncDisposable
     {
@@ -169,11 +244,12 @@ public sealed class StackDesiredStateTests
 
         public FakeStackAgent Agent { get; } = new();
 
-        public static async Task<Harness> StartAsync()
+        public static async Task<Harness> StartAsync(Action<IServiceCollection>? configure = null)
         {
             var services = new ServiceCollection();
             services.AddLogging();
             services.AddEdgeControlPlane();
+            configure?.Invoke(services);
             var harness = new Harness(services.BuildServiceProvider());
             await harness.Stacks.StartAsync(CancellationToken.None);
             return harness;

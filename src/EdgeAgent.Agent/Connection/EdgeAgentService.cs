@@ -184,7 +184,7 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
         }
         finally
         {
-            SetState(EdgeAgentState.Stopped, "The agent stopped.");
+            SetState(EdgeAgentState.Stopped, stoppingToken.IsCancellationRequested ? "The host is stopping." : "The agent ended unexpectedly; the host's log has the error.");
         }
     }
 
@@ -438,17 +438,41 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
             }
 
             _state = state;
+            if (previous is EdgeAgentState.Connected or EdgeAgentState.Stopped)
+            {
+                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
             if (state == EdgeAgentState.Connected)
             {
                 _connected.TrySetResult();
             }
-            else if (previous == EdgeAgentState.Connected)
+            else if (state == EdgeAgentState.Stopped)
             {
-                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                // Nothing will connect any more: waiters learn it instead of waiting for ever.
+                _connected.TrySetException(new InvalidOperationException($"The agent has stopped and will not connect: {reason}"));
             }
         }
 
-        StateChanged?.Invoke(this, new EdgeAgentStateChangedEventArgs(previous, state, reason));
+        var handlers = StateChanged;
+        if (handlers is null)
+        {
+            return;
+        }
+
+        // A handler that throws is logged; it neither stops the agent nor keeps the others from running.
+        var args = new EdgeAgentStateChangedEventArgs(previous, state, reason);
+        foreach (var handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((EventHandler<EdgeAgentStateChangedEventArgs>)handler)(this, args);
+            }
+            catch (Exception ex)
+            {
+                AgentLog.StateHandlerFailed(_logger, previous, state, ex);
+            }
+        }
     }
 
     private sealed class ConnectRefusedException(string message, Exception? inner, bool credentialRejected, TimeSpan? retryAfter) : Exception(message, inner)

@@ -47,11 +47,15 @@ public interface IEdgeAgentConnection
     /// <summary>The last connection error, if any (never contains the credential).</summary>
     string? LastError { get; }
 
-    /// <summary>Raised on every state change.</summary>
+    /// <summary>
+    /// Raised on every state change, on the agent's own thread: a handler should return quickly.
+    /// A handler that throws is logged and does not stop the agent or the other handlers.
+    /// </summary>
     event EventHandler<EdgeAgentStateChangedEventArgs>? StateChanged;
 
     /// <summary>Completes when the agent is connected (or at once if it is).</summary>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>A task that completes when connected.</returns>
+    /// <exception cref="InvalidOperationException">The agent stopped (host shutdown, or the retry policy gave up) before it connected; the message says why.</exception>
     Task WaitUntilConnectedAsync(CancellationToken cancellationToken = default);
 }

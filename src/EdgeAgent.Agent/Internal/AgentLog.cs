@@ -26,4 +26,7 @@ internal static partial class AgentLog
 
     [LoggerMessage(2006, LogLevel.Error, "The retry policy stopped reconnecting after {Attempts} attempts")]
     public static partial void RetryPolicyGaveUp(ILogger logger, int attempts);
+
+    [LoggerMessage(2007, LogLevel.Error, "A handler of the agent's StateChanged event failed ({Previous} -> {Current})")]
+    public static partial void StateHandlerFailed(ILogger logger, EdgeAgent.Agent.EdgeAgentState previous, EdgeAgent.Agent.EdgeAgentState current, Exception exception);
 }

@@ -27,6 +27,10 @@ internal sealed class EdgeAgents(AgentRegistry registry, CommandGate gate, IOpti
         return new EdgeAgents(registry, gate, options, time, caller);
     }
 
+    /// <summary>A handle whose commands are authorized and audited as <paramref name="caller"/> (null: the control plane itself), with its own timeout.</summary>
+    internal IEdgeAgent For(ClaimsPrincipal? caller, string agentId, TimeSpan timeout) =>
+        new EdgeAgentHandle(agentId, registry, gate, timeout, time, caller, maxMessageSize: options.Value.MaxMessageSize);
+
     /// <summary>A handle the control plane itself uses (stack reconciliation): audited as <c>system</c>, not authorized again.</summary>
     internal IEdgeAgent System(string agentId, TimeSpan? timeout = null) =>
         new EdgeAgentHandle(agentId, registry, gate, timeout ?? options.Value.DefaultCommandTimeout, time, null, trusted: true, maxMessageSize: options.Value.MaxMessageSize);
@@ -166,6 +170,13 @@ internal sealed class CommandGate(IEnumerable<ICommandAuthorizer> authorizers, I
 
         return new ValueTask<Invocation>(invocation);
     }
+
+    /// <summary>
+    /// Authorizes a command without sending it (a change recorded now and applied later): a denial
+    /// is audited and thrown as it is for a command; an allowed call leaves no record of its own.
+    /// </summary>
+    public async ValueTask AuthorizeAsync(ClaimsPrincipal? caller, string agentId, string command, byte[] payload, CancellationToken cancellationToken) =>
+        _ = await BeginAsync(caller, agentId, command, payload, options: null, trusted: false, cancellationToken);
 
     private async ValueTask<Invocation> AuthorizeSlowAsync(ICommandAuthorizer[] authorizers, int index, ValueTask<string?> pending, ClaimsPrincipal? caller, Invocation invocation, CancellationToken cancellationToken)
     {

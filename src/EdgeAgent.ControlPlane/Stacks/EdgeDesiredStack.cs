@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using EdgeAgent.Protocol.Contracts.Stacks;
 
 namespace EdgeAgent.ControlPlane;
@@ -85,10 +86,24 @@ public sealed record EdgeStackState
 
 /// <summary>
 /// Deploys compose stacks to agents as desired state: recorded durably per agent, applied now
-/// when the agent is connected, and applied when it reconnects otherwise.
+/// when the agent is connected, and applied when it reconnects otherwise. A deployment or removal
+/// is authorized (<see cref="EdgeControlPlaneOptions.CommandAuthorizationPolicy"/>, as the
+/// command <c>stacks.deploy</c> or <c>stacks.remove</c>) before it is recorded, so a denied change
+/// is never applied, and the immediate apply is audited as the caller. Through
+/// <see cref="As(ClaimsPrincipal)"/> the caller is a user; otherwise it is the control plane itself,
+/// as with <see cref="IEdgeAgents"/>. A reconciliation after a reconnect re-applies what was
+/// authorized when it was recorded, audited as <c>system</c>.
 /// </summary>
 public interface IEdgeStacks
 {
+    /// <summary>
+    /// A view whose deployments and removals are authorized and audited as
+    /// <paramref name="caller"/> (for example <c>HttpContext.User</c>).
+    /// </summary>
+    /// <param name="caller">The caller's principal.</param>
+    /// <returns>A view for that caller.</returns>
+    IEdgeStacks As(ClaimsPrincipal caller);
+
     /// <summary>
     /// Records <paramref name="request"/> as the agent's desired state for the stack and applies it
     /// if the agent is connected. The returned state says whether it was applied or is pending.
@@ -131,7 +146,8 @@ public interface IEdgeStacks
     /// <summary>
     /// Raised whenever a stack's state changes (applied, failed, pending), in the order of the
     /// changes: a handler runs while that stack's changes are held back, so it must not block
-    /// waiting for another change of the same stack (start it, do not wait for it).
+    /// waiting for another change of the same stack (start it, do not wait for it). A handler that
+    /// throws is logged; the change, the other handlers and the waiters go on as if it had not.
     /// </summary>
     event EventHandler<EdgeStackState>? StateChanged;
 }

@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using EdgeAgent.ControlPlane.Commands;
 using EdgeAgent.ControlPlane.Registry;
 using EdgeAgent.Protocol;
 using EdgeAgent.Protocol.Contracts.Stacks;
 using EdgeAgent.Protocol.Docker;
+using EdgeAgent.Protocol.Rpc;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,6 +21,7 @@ internal sealed partial class StackDesiredStateService(
     IEdgeStackStore store,
     AgentRegistry registry,
     IEdgeAgents agents,
+    CommandGate gate,
     IOptions<EdgeControlPlaneOptions> options,
     ILogger<StackDesiredStateService> logger) : IEdgeStacks, IHostedService
 {
@@ -40,7 +43,19 @@ internal sealed partial class StackDesiredStateService(
         await _stopping.CancelAsync();
     }
 
-    public async Task<EdgeStackState> DeployAsync(string agentId, StackDeployRequest request, CancellationToken cancellationToken = default)
+    public IEdgeStacks As(ClaimsPrincipal caller)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        return new CallerView(this, caller);
+    }
+
+    public Task<EdgeStackState> DeployAsync(string agentId, StackDeployRequest request, CancellationToken cancellationToken = default) =>
+        DeployAsync(null, agentId, request, cancellationToken);
+
+    public Task<EdgeStackState> RemoveAsync(string agentId, string projectName, bool removeVolumes = false, CancellationToken cancellationToken = default) =>
+        RemoveAsync(null, agentId, projectName, removeVolumes, cancellationToken);
+
+    private async Task<EdgeStackState> DeployAsync(ClaimsPrincipal? caller, string agentId, StackDeployRequest request, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(agentId);
         ArgumentNullException.ThrowIfNull(request);
@@ -54,15 +69,18 @@ internal sealed partial class StackDesiredStateService(
             throw new ArgumentException("StackDeployRequest.Version is required for a desired stack.", nameof(request));
         }
 
+        // A change the caller may not make is not recorded: a reconciliation would apply it later.
+        await gate.AuthorizeAsync(caller, agentId, StackCommands.Deploy, ContractSerializer.Serialize(request), cancellationToken);
         var desired = new EdgeDesiredStack { AgentId = agentId, ProjectName = request.ProjectName, Request = request, UpdatedAt = DateTimeOffset.UtcNow };
         var revision = await RecordAsync(desired, cancellationToken);
-        return await ApplyAsync(desired, revision, force: true, cancellationToken);
+        return await ApplyAsync(desired, revision, force: true, new Caller(caller), cancellationToken);
     }
 
-    public async Task<EdgeStackState> RemoveAsync(string agentId, string projectName, bool removeVolumes = false, CancellationToken cancellationToken = default)
+    private async Task<EdgeStackState> RemoveAsync(ClaimsPrincipal? caller, string agentId, string projectName, bool removeVolumes, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(agentId);
         ArgumentException.ThrowIfNullOrEmpty(projectName);
+        await gate.AuthorizeAsync(caller, agentId, StackCommands.Remove, ContractSerializer.Serialize(new StackRemoveRequest { ProjectName = projectName, RemoveVolumes = removeVolumes }), cancellationToken);
         var existing = await store.GetAsync(agentId, projectName, cancellationToken);
         var desired = new EdgeDesiredStack
         {
@@ -74,7 +92,7 @@ internal sealed partial class StackDesiredStateService(
             UpdatedAt = DateTimeOffset.UtcNow,
         };
         var revision = await RecordAsync(desired, cancellationToken);
-        return await ApplyAsync(desired, revision, force: true, cancellationToken);
+        return await ApplyAsync(desired, revision, force: true, new Caller(caller), cancellationToken);
     }
 
     public async Task<EdgeStackState?> GetStateAsync(string agentId, string projectName, CancellationToken cancellationToken = default)
@@ -168,7 +186,7 @@ internal sealed partial class StackDesiredStateService(
         {
             foreach (var desired in await store.ListAsync(agentId, _stopping.Token))
             {
-                await ApplyAsync(desired, revision: null, force: false, _stopping.Token);
+                await ApplyAsync(desired, revision: null, force: false, caller: null, _stopping.Token);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or EdgeCommandException)
@@ -217,9 +235,11 @@ internal sealed partial class StackDesiredStateService(
     /// Applies <paramref name="desired"/> unless it was superseded: <paramref name="revision"/> is
     /// the one <see cref="RecordAsync"/> gave it, or null for a reconciliation of what the store
     /// listed. Whatever the outcome, it is published only if no newer desired state was recorded
-    /// in the meantime.
+    /// in the meantime. <c>caller</c> is who asked for the change now (authorized and audited as
+    /// them); null for a reconciliation, which re-applies what was authorized when it was recorded
+    /// and runs as the control plane (<c>system</c>).
     /// </summary>
-    private async Task<EdgeStackState> ApplyAsync(EdgeDesiredStack desired, long? revision, bool force, CancellationToken cancellationToken)
+    private async Task<EdgeStackState> ApplyAsync(EdgeDesiredStack desired, long? revision, bool force, Caller? caller, CancellationToken cancellationToken)
     {
         var key = (desired.AgentId, desired.ProjectName);
         var slot = Slot(key);
@@ -250,7 +270,10 @@ internal sealed partial class StackDesiredStateService(
                 return await PublishIfCurrentAsync(slot, current, desired, Pending(desired, _states.GetValueOrDefault(key)));
             }
 
-            var stacks = new StackCommands(((EdgeAgents)agents).System(desired.AgentId, options.Value.StackDeployTimeout));
+            var handles = (EdgeAgents)agents;
+            var stacks = new StackCommands(caller is { } asked
+                ? handles.For(asked.Principal, desired.AgentId, options.Value.StackDeployTimeout)
+                : handles.System(desired.AgentId, options.Value.StackDeployTimeout));
             try
             {
                 if (desired.Remove)
@@ -364,7 +387,7 @@ internal sealed partial class StackDesiredStateService(
             _states[key] = state;
         }
 
-        StateChanged?.Invoke(this, state);
+        Raise(state);
         if (!state.Pending && _slots.TryGetValue(key, out var slot))
         {
             lock (slot.Waiters)
@@ -379,6 +402,58 @@ internal sealed partial class StackDesiredStateService(
         }
 
         return state;
+    }
+
+    /// <summary>Runs every handler of <see cref="StateChanged"/>; one that throws is logged and keeps neither the others nor the waiters from their state.</summary>
+    private void Raise(EdgeStackState state)
+    {
+        var handlers = StateChanged;
+        if (handlers is null)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((EventHandler<EdgeStackState>)handler)(this, state);
+            }
+            catch (Exception ex)
+            {
+                StackLog.StateHandlerFailed(logger, state.AgentId, state.ProjectName, ex);
+            }
+        }
+    }
+
+    /// <summary>Who asked for a change: a principal, or null for the control plane itself (not the trusted reconciliation).</summary>
+    private sealed record Caller(ClaimsPrincipal? Principal);
+
+    /// <summary>The stacks as seen by one caller: changes are authorized and audited as them.</summary>
+    private sealed class CallerView(StackDesiredStateService service, ClaimsPrincipal caller) : IEdgeStacks
+    {
+        public event EventHandler<EdgeStackState>? StateChanged
+        {
+            add => service.StateChanged += value;
+            remove => service.StateChanged -= value;
+        }
+
+        public IEdgeStacks As(ClaimsPrincipal caller) => service.As(caller);
+
+        public Task<EdgeStackState> DeployAsync(string agentId, StackDeployRequest request, CancellationToken cancellationToken = default) =>
+            service.DeployAsync(caller, agentId, request, cancellationToken);
+
+        public Task<EdgeStackState> RemoveAsync(string agentId, string projectName, bool removeVolumes = false, CancellationToken cancellationToken = default) =>
+            service.RemoveAsync(caller, agentId, projectName, removeVolumes, cancellationToken);
+
+        public Task<EdgeStackState?> GetStateAsync(string agentId, string projectName, CancellationToken cancellationToken = default) =>
+            service.GetStateAsync(agentId, projectName, cancellationToken);
+
+        public Task<IReadOnlyList<EdgeStackState>> ListAsync(string agentId, CancellationToken cancellationToken = default) =>
+            service.ListAsync(agentId, cancellationToken);
+
+        public Task<EdgeStackState> WaitUntilAppliedAsync(string agentId, string projectName, CancellationToken cancellationToken = default) =>
+            service.WaitUntilAppliedAsync(agentId, projectName, cancellationToken);
     }
 
     /// <summary>One stack's synchronisation.</summary>
@@ -404,5 +479,8 @@ internal sealed partial class StackDesiredStateService(
 
         [LoggerMessage(3101, LogLevel.Error, "Reconciling the stacks of agent {AgentId} failed")]
         public static partial void ReconcileFailed(ILogger logger, string agentId, Exception exception);
+
+        [LoggerMessage(3102, LogLevel.Error, "A handler of the StateChanged event failed for stack {Stack} on agent {AgentId}")]
+        public static partial void StateHandlerFailed(ILogger logger, string agentId, string stack, Exception exception);
     }
 }

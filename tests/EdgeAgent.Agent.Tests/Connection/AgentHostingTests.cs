@@ -298,6 +298,90 @@ public sealed class AgentHostingTests
         }
     }
 
+    [Fact]
+    public async Task WaitUntilConnectedAsync_fails_with_the_reason_once_the_retry_policy_gives_up()
+    {
+        var port = FreePort();
+        using var host = Build(
+            o =>
+            {
+                o.ControlPlaneUrl = $"http://127.0.0.1:{port}";
+                o.AllowInsecureTransport = true;
+                o.Token = Token;
+            },
+            services => services.AddSingleton<IEdgeRetryPolicy>(new GiveUpPolicy()));
+        var connection = host.Services.GetRequiredService<IEdgeAgentConnection>();
+        var waiting = connection.WaitUntilConnectedAsync();
+        await host.StartAsync();
+
+        // Nothing listens, the policy gives up: the wait ends with why, instead of never.
+        var error = await FluentActions.Awaiting(() => waiting.WaitAsync(TimeSpan.FromSeconds(30)))
+            .Should().ThrowAsync<InvalidOperationException>();
+        error.Which.Message.Should().StartWith("The agent has stopped and will not connect: ").And.NotContain(Token);
+        connection.State.Should().Be(EdgeAgentState.Stopped);
+
+        // A wait that starts after the stop fails at once, the same way.
+        await FluentActions.Awaiting(() => connection.WaitUntilConnectedAsync().WaitAsync(TimeSpan.FromSeconds(5)))
+            .Should().ThrowAsync<InvalidOperationException>().WithMessage("The agent has stopped*");
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_StateChanged_handler_that_throws_is_logged_and_neither_stops_the_host_nor_the_other_handlers()
+    {
+        var port = FreePort();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+        using var logs = new CapturingLoggerProvider();
+        builder.Logging.AddProvider(logs);
+        builder.Services.AddSingleton<IEdgeRetryPolicy>(new RecordingPolicy());
+        builder.Services.AddEdgeAgent(o =>
+        {
+            o.StateDirectory = Path.Combine(Path.GetTempPath(), "edgeagent-tests", Guid.NewGuid().ToString("N"));
+            o.ControlPlaneUrl = $"http://127.0.0.1:{port}";
+            o.AllowInsecureTransport = true;
+            o.Token = Token;
+        });
+        using var host = builder.Build();
+        var connection = host.Services.GetRequiredService<IEdgeAgentConnection>();
+        var seen = new List<EdgeAgentState>();
+        connection.StateChanged += (_, _) => throw new InvalidOperationException("handler bug");
+        connection.StateChanged += (_, e) =>
+        {
+            lock (seen)
+            {
+                seen.Add(e.Current);
+            }
+        };
+        await host.StartAsync();
+
+        await WaitForAsync(() =>
+        {
+            lock (seen)
+            {
+                return seen.Contains(EdgeAgentState.Reconnecting);
+            }
+        });
+        connection.State.Should().Be(EdgeAgentState.Reconnecting, "the agent goes on retrying");
+        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested
+            .Should().BeFalse("a throwing handler does not stop the host");
+        logs.Entries.Should().Contain(e => e.EventId.Id == 2007 && e.Exception is InvalidOperationException);
+        await host.StopAsync();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class GiveUpPolicy : IEdgeRetryPolicy
+    {
+        public TimeSpan? NextRetryDelay(EdgeRetryContext context) => null;
+    }
+
     private sealed class RecordingPolicy : IEdgeRetryPolicy
     {
         public List<EdgeRetryContext> Contexts { get; } = [];

@@ -52,7 +52,7 @@ api.MapGet("/agents", async (IEdgeAgentRegistry registry) =>
     }));
 
 api.MapGet("/agents/{id}/snapshot", async (string id, IEdgeAgentRegistry registry) =>
-    await registry.GetAgentAsync(id) is { Snapshot: AgentSnapshot snapshot } ? Results.Ok(snapshot) : Results.NotFound());
+    await registry.GetAgentAsync(id) is { Snapshot: { } snapshot } ? Results.Ok(snapshot) : Results.NotFound());
 
 api.MapPut("/agents/{id}/stacks/{name}", async (string id, string name, DeployStackBody body, IEdgeStacks stacks, ClaimsPrincipal user) =>
     Results.Ok(await stacks.As(user).DeployAsync(id, new StackDeployRequest

@@ -1,3 +1,4 @@
+using EdgeAgent.Protocol.Contracts.Docker;
 using System.Collections.Concurrent;
 using EdgeAgent.Protocol;
 using EdgeAgent.Protocol.Contracts;
@@ -130,7 +131,7 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
         }
     }
 
-    public void SetSnapshot(string agentId, object snapshot)
+    public void SetSnapshot(string agentId, AgentSnapshot snapshot)
     {
         if (_live.TryGetValue(agentId, out var live))
         {
@@ -139,7 +140,7 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
         }
     }
 
-    public void SetUsage(string agentId, object usage)
+    public void SetUsage(string agentId, ContainerUsageReport usage)
     {
         if (_live.TryGetValue(agentId, out var live))
         {
@@ -213,10 +214,10 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
 
         public string? RemoteAddress { get; } = remoteAddress;
 
-        public object? Snapshot { get; set; }
+        public AgentSnapshot? Snapshot { get; set; }
 
-        public object? Usage { get; set; }
+        public ContainerUsageReport? Usage { get; set; }
     }
 
-    private sealed record LastSeen(DateTimeOffset Heartbeat, AgentInfo Info, string? RemoteAddress, object? Snapshot);
+    private sealed record LastSeen(DateTimeOffset Heartbeat, AgentInfo Info, string? RemoteAddress, AgentSnapshot? Snapshot);
 }

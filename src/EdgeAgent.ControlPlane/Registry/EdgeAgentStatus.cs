@@ -49,13 +49,13 @@ public sealed record EdgeAgentStatus
     public AgentInfo? Info { get; init; }
 
     /// <summary>
-    /// The latest status snapshot the agent sent (an <c>EdgeAgent.Protocol.Contracts.Docker.AgentSnapshot</c>
-    /// for agents with Docker operations), if any.
+    /// The latest status snapshot the agent sent (agents with Docker operations send one on
+    /// connect and on every change), if any; kept after a disconnect as the last one seen.
     /// </summary>
-    public object? Snapshot { get; init; }
+    public Protocol.Contracts.Docker.AgentSnapshot? Snapshot { get; init; }
 
-    /// <summary>The latest container resource usage the agent sent (a <c>ContainerUsageReport</c>), if any.</summary>
-    public object? Usage { get; init; }
+    /// <summary>The latest container resource usage the agent sent, while it is connected.</summary>
+    public Protocol.Contracts.Docker.ContainerUsageReport? Usage { get; init; }
 }
 
 /// <summary>An agent connected or disconnected.</summary>

@@ -85,7 +85,7 @@ api.MapGet("/agents/{id}/containers/{container}/logs", async (string id, string 
 {
     http.Response.ContentType = "text/event-stream";
     var request = new ContainerLogsRequest { Id = container, Tail = 100 };
-    await foreach (var line in agents.As(user)[id].Containers.FollowLogsAsync(request, http.RequestAborted))
+    await foreach (var line in agents.As(user)[id].Containers.FollowLogsAsync(request, cancellationToken: http.RequestAborted))
     {
         await http.Response.WriteAsync($"event: {line.Stream.ToString().ToLowerInvariant()}\ndata: {JsonSerializer.Serialize(line.Text)}\n\n", http.RequestAborted);
         await http.Response.Body.FlushAsync(http.RequestAborted);

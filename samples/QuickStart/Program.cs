@@ -89,7 +89,7 @@ using (var follow = new CancellationTokenSource(TimeSpan.FromSeconds(4)))
 {
     try
     {
-        await foreach (var line in agents["quickstart"].Containers.FollowLogsAsync(new ContainerLogsRequest { Id = containerId }, follow.Token))
+        await foreach (var line in agents["quickstart"].Containers.FollowLogsAsync(new ContainerLogsRequest { Id = containerId }, cancellationToken: follow.Token))
         {
             Console.WriteLine($"  [{line.Timestamp:HH:mm:ss}] {line.Text}");
         }

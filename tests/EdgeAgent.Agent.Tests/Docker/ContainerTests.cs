@@ -1,6 +1,9 @@
 using Docker.DotNet.Models;
+using EdgeAgent.Agent.Docker;
 using EdgeAgent.Protocol;
 using EdgeAgent.Protocol.Contracts.Docker;
+using EdgeAgent.Protocol.Docker;
+using EdgeAgent.Testing;
 
 namespace EdgeAgent.Agent.Tests.Docker;
 
@@ -14,9 +17,9 @@ public sealed class ContainerTests : DockerTestBase
         var running = await CreateSleeperAsync(labels: Labels(("scope", scope)));
         var stopped = await CreateContainerAsync(["true"], start: false, labels: Labels(("scope", scope), ("role", "idle")));
 
-        var runningOnly = await Docker.Containers.ListAsync(new() { Labels = new Dictionary<string, string> { ["scope"] = scope } }, Ct);
-        var all = await Docker.Containers.ListAsync(new() { All = true, Labels = new Dictionary<string, string> { ["scope"] = scope } }, Ct);
-        var byRole = await Docker.Containers.ListAsync(new() { All = true, Labels = new Dictionary<string, string> { ["scope"] = scope, ["role"] = "idle" } }, Ct);
+        var runningOnly = await Docker.Containers.ListAsync(new() { Labels = new Dictionary<string, string> { ["scope"] = scope } }, cancellationToken: Ct);
+        var all = await Docker.Containers.ListAsync(new() { All = true, Labels = new Dictionary<string, string> { ["scope"] = scope } }, cancellationToken: Ct);
+        var byRole = await Docker.Containers.ListAsync(new() { All = true, Labels = new Dictionary<string, string> { ["scope"] = scope, ["role"] = "idle" } }, cancellationToken: Ct);
 
         runningOnly.Select(c => c.Id).Should().Equal(running);
         all.Select(c => c.Id).Should().BeEquivalentTo([running, stopped]);
@@ -32,7 +35,7 @@ public sealed class ContainerTests : DockerTestBase
         var name = UniqueName("named");
         var id = await CreateContainerAsync(["true"], start: false, name: name);
 
-        var found = await Docker.Containers.ListAsync(new() { All = true, Name = name }, Ct);
+        var found = await Docker.Containers.ListAsync(new() { All = true, Name = name }, cancellationToken: Ct);
 
         found.Should().ContainSingle().Which.Should().Match<ContainerSummary>(c => c.Id == id && c.Names.Contains(name));
     }
@@ -42,7 +45,7 @@ public sealed class ContainerTests : DockerTestBase
     {
         var id = await CreateSleeperAsync(labels: Labels(("com.docker.compose.project", "shop")));
 
-        var details = await Docker.Containers.InspectAsync(id, Ct);
+        var details = await Docker.Containers.InspectAsync(id, cancellationToken: Ct);
 
         details.Id.Should().Be(id);
         details.Image.Should().Be(TestImage);
@@ -59,12 +62,12 @@ public sealed class ContainerTests : DockerTestBase
     {
         var id = await CreateContainerAsync(["sh", "-c", "while true; do sleep 1; done"]); // ignores SIGTERM as PID 1
 
-        var stopped = await Docker.Containers.StopAsync(id, TimeSpan.FromSeconds(1), Ct);
-        var stoppedAgain = await Docker.Containers.StopAsync(id, TimeSpan.FromSeconds(1), Ct);
+        var stopped = await Docker.Containers.StopAsync(id, TimeSpan.FromSeconds(1), cancellationToken: Ct);
+        var stoppedAgain = await Docker.Containers.StopAsync(id, TimeSpan.FromSeconds(1), cancellationToken: Ct);
         (await Engine.Containers.InspectContainerAsync(id, Ct)).State!.Running.Should().BeFalse();
 
-        var started = await Docker.Containers.StartAsync(id, Ct);
-        var startedAgain = await Docker.Containers.StartAsync(id, Ct);
+        var started = await Docker.Containers.StartAsync(id, cancellationToken: Ct);
+        var startedAgain = await Docker.Containers.StartAsync(id, cancellationToken: Ct);
 
         stopped.Should().BeTrue();
         stoppedAgain.Should().BeFalse("it was not running");
@@ -74,12 +77,31 @@ public sealed class ContainerTests : DockerTestBase
     }
 
     [Fact]
+    public async Task Stop_with_a_grace_period_longer_than_the_default_timeout_waits_for_it()
+    {
+        // A tunnel whose default command timeout (2 s) is shorter than the grace period (4 s) of a
+        // container that ignores SIGTERM: the stop is answered after the grace period, not cut off
+        // with `timeout` at the default.
+        await using var pair = await TunnelPair.StartAsync(DockerHandlerRegistration.CreateHandlers(Provider), timeout: TimeSpan.FromSeconds(2));
+        var containers = new DockerCommands(pair.Invoker).Containers;
+        var id = await CreateContainerAsync(["sh", "-c", "while true; do sleep 1; done"]); // ignores SIGTERM as PID 1
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var stopped = await containers.StopAsync(id, TimeSpan.FromSeconds(4), cancellationToken: Ct);
+        watch.Stop();
+
+        stopped.Should().BeTrue();
+        watch.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(2), "the stop outlived the default timeout");
+        (await Engine.Containers.InspectContainerAsync(id, Ct)).State!.Running.Should().BeFalse();
+    }
+
+    [Fact]
     public async Task Restart_gives_a_new_process()
     {
         var id = await CreateSleeperAsync();
         var before = await Engine.Containers.InspectContainerAsync(id, Ct);
 
-        await Docker.Containers.RestartAsync(id, TimeSpan.FromSeconds(1), Ct);
+        await Docker.Containers.RestartAsync(id, TimeSpan.FromSeconds(1), cancellationToken: Ct);
 
         var after = await Engine.Containers.InspectContainerAsync(id, Ct);
         after.State!.Running.Should().BeTrue();
@@ -107,7 +129,7 @@ public sealed class ContainerTests : DockerTestBase
             },
             TimeSpan.FromSeconds(30))).Should().BeTrue("the shell installs its trap");
 
-        await Docker.Containers.KillAsync(id, "SIGHUP", Ct);
+        await Docker.Containers.KillAsync(id, "SIGHUP", cancellationToken: Ct);
         await WaitForExitAsync(id);
 
         (await Engine.Containers.InspectContainerAsync(id, Ct)).State!.ExitCode.Should().Be(42);
@@ -118,7 +140,7 @@ public sealed class ContainerTests : DockerTestBase
     {
         var id = await CreateContainerAsync(["true"], start: false);
 
-        var kill = async () => await Docker.Containers.KillAsync(id, null, Ct);
+        var kill = async () => await Docker.Containers.KillAsync(id, null, cancellationToken: Ct);
 
         (await kill.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Conflict);
     }
@@ -128,10 +150,10 @@ public sealed class ContainerTests : DockerTestBase
     {
         var id = await CreateSleeperAsync();
 
-        await Docker.Containers.PauseAsync(id, Ct);
-        var paused = await Docker.Containers.InspectAsync(id, Ct);
-        await Docker.Containers.UnpauseAsync(id, Ct);
-        var resumed = await Docker.Containers.InspectAsync(id, Ct);
+        await Docker.Containers.PauseAsync(id, cancellationToken: Ct);
+        var paused = await Docker.Containers.InspectAsync(id, cancellationToken: Ct);
+        await Docker.Containers.UnpauseAsync(id, cancellationToken: Ct);
+        var resumed = await Docker.Containers.InspectAsync(id, cancellationToken: Ct);
 
         paused.State.Paused.Should().BeTrue();
         paused.State.Status.Should().Be("paused");
@@ -149,9 +171,9 @@ public sealed class ContainerTests : DockerTestBase
         var withoutForce = async () => await Docker.Containers.RemoveAsync(id, cancellationToken: Ct);
         (await withoutForce.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Conflict);
 
-        await Docker.Containers.RemoveAsync(id, force: true, removeVolumes: true, Ct);
+        await Docker.Containers.RemoveAsync(id, force: true, removeVolumes: true, cancellationToken: Ct);
 
-        var inspect = async () => await Docker.Containers.InspectAsync(id, Ct);
+        var inspect = async () => await Docker.Containers.InspectAsync(id, cancellationToken: Ct);
         (await inspect.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.NotFound);
         var volumes = await Engine.Volumes.ListAsync(Ct);
         volumes.Volumes.Should().NotContain(v => v.Name == volume);
@@ -165,10 +187,10 @@ public sealed class ContainerTests : DockerTestBase
         await CreateContainerAsync(["true"], start: false, name: other);
         var newName = UniqueName("renamed");
 
-        await Docker.Containers.RenameAsync(id, newName, Ct);
-        var taken = async () => await Docker.Containers.RenameAsync(id, other, Ct);
+        await Docker.Containers.RenameAsync(id, newName, cancellationToken: Ct);
+        var taken = async () => await Docker.Containers.RenameAsync(id, other, cancellationToken: Ct);
 
-        (await Docker.Containers.InspectAsync(id, Ct)).Name.Should().Be(newName);
+        (await Docker.Containers.InspectAsync(id, cancellationToken: Ct)).Name.Should().Be(newName);
         (await taken.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Conflict);
     }
 
@@ -177,8 +199,8 @@ public sealed class ContainerTests : DockerTestBase
     {
         var name = UniqueName("missing");
 
-        var inspect = async () => await Docker.Containers.InspectAsync(name, Ct);
-        var start = async () => await Docker.Containers.StartAsync(name, Ct);
+        var inspect = async () => await Docker.Containers.InspectAsync(name, cancellationToken: Ct);
+        var start = async () => await Docker.Containers.StartAsync(name, cancellationToken: Ct);
 
         var error = (await inspect.Should().ThrowAsync<EdgeCommandException>()).Which;
         error.Code.Should().Be(EdgeErrorCodes.NotFound);
@@ -189,7 +211,7 @@ public sealed class ContainerTests : DockerTestBase
     [Fact]
     public async Task Empty_id_is_an_invalid_argument()
     {
-        var inspect = async () => await Docker.Containers.InspectAsync("", Ct);
+        var inspect = async () => await Docker.Containers.InspectAsync("", cancellationToken: Ct);
 
         (await inspect.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.InvalidArgument);
     }

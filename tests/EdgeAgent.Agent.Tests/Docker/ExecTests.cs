@@ -12,7 +12,7 @@ public sealed class ExecTests : DockerTestBase
     {
         var id = await CreateSleeperAsync();
 
-        var result = await Docker.Exec.RunAsync(new() { ContainerId = id, Command = ["sh", "-c", "echo to-out; echo to-err >&2; exit 3"] }, Ct);
+        var result = await Docker.Exec.RunAsync(new() { ContainerId = id, Command = ["sh", "-c", "echo to-out; echo to-err >&2; exit 3"] }, cancellationToken: Ct);
 
         result.ExitCode.Should().Be(3);
         result.Stdout.Should().Be("to-out\n");
@@ -32,7 +32,7 @@ public sealed class ExecTests : DockerTestBase
             Env = ["GREETING=hello edge"],
             WorkingDir = "/tmp",
             User = "nobody",
-        }, Ct);
+        }, cancellationToken: Ct);
 
         result.ExitCode.Should().Be(0);
         result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().Equal("hello edge", "/tmp", "65534");
@@ -43,7 +43,7 @@ public sealed class ExecTests : DockerTestBase
     {
         var id = await CreateSleeperAsync();
 
-        var result = await Docker.Exec.RunAsync(new() { ContainerId = id, Command = ["sh", "-c", "tr a-z A-Z"], Stdin = Encoding.UTF8.GetBytes("shout\n") }, Ct);
+        var result = await Docker.Exec.RunAsync(new() { ContainerId = id, Command = ["sh", "-c", "tr a-z A-Z"], Stdin = Encoding.UTF8.GetBytes("shout\n") }, cancellationToken: Ct);
 
         result.Stdout.Should().Be("SHOUT\n");
     }
@@ -53,7 +53,7 @@ public sealed class ExecTests : DockerTestBase
     {
         var id = await CreateSleeperAsync();
 
-        var result = await Docker.Exec.RunAsync(new() { ContainerId = id, Command = ["sh", "-c", "seq 1 100000; exit 7"], MaxOutputBytes = 1000 }, Ct);
+        var result = await Docker.Exec.RunAsync(new() { ContainerId = id, Command = ["sh", "-c", "seq 1 100000; exit 7"], MaxOutputBytes = 1000 }, cancellationToken: Ct);
 
         result.Truncated.Should().BeTrue();
         (result.Stdout.Length + result.Stderr.Length).Should().Be(1000);
@@ -67,8 +67,8 @@ public sealed class ExecTests : DockerTestBase
         var stopped = await CreateContainerAsync(["true"], start: false);
         var running = await CreateSleeperAsync();
 
-        var inStopped = async () => await Docker.Exec.RunAsync(new() { ContainerId = stopped, Command = ["true"] }, Ct);
-        var missingBinary = await Docker.Exec.RunAsync(new() { ContainerId = running, Command = ["sh", "-c", "/no/such/binary"] }, Ct);
+        var inStopped = async () => await Docker.Exec.RunAsync(new() { ContainerId = stopped, Command = ["true"] }, cancellationToken: Ct);
+        var missingBinary = await Docker.Exec.RunAsync(new() { ContainerId = running, Command = ["sh", "-c", "/no/such/binary"] }, cancellationToken: Ct);
 
         (await inStopped.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Conflict);
         missingBinary.ExitCode.Should().Be(127);
@@ -79,7 +79,7 @@ public sealed class ExecTests : DockerTestBase
     {
         var id = await CreateSleeperAsync();
 
-        await using var session = await Docker.Exec.StartInteractiveAsync(new() { ContainerId = id, Command = ["sh"], Tty = true }, 120, 40, Ct);
+        await using var session = await Docker.Exec.StartInteractiveAsync(new() { ContainerId = id, Command = ["sh"], Tty = true }, 120, 40, cancellationToken: Ct);
         await session.Stream.WriteAsync(Encoding.UTF8.GetBytes("echo edge-$((6*7))\n"), Ct);
 
         var output = await ReadUntilAsync(session.Stream, "edge-42");
@@ -87,9 +87,9 @@ public sealed class ExecTests : DockerTestBase
 
         await session.Stream.WriteAsync(Encoding.UTF8.GetBytes("exit 5\n"), Ct);
         await ReadToEndAsync(session.Stream);
-        var finished = await PollAsync(async () => !(await session.GetStatusAsync(Ct)).Running, TimeSpan.FromSeconds(10));
+        var finished = await PollAsync(async () => !(await session.GetStatusAsync(cancellationToken: Ct)).Running, TimeSpan.FromSeconds(10));
         finished.Should().BeTrue();
-        (await session.GetStatusAsync(Ct)).ExitCode.Should().Be(5);
+        (await session.GetStatusAsync(cancellationToken: Ct)).ExitCode.Should().Be(5);
     }
 
     [Fact]
@@ -97,8 +97,8 @@ public sealed class ExecTests : DockerTestBase
     {
         var id = await CreateSleeperAsync();
 
-        await using var session = await Docker.Exec.StartInteractiveAsync(new() { ContainerId = id, Command = ["sh"], Tty = true }, 80, 24, Ct);
-        await session.ResizeAsync(132, 43, Ct);
+        await using var session = await Docker.Exec.StartInteractiveAsync(new() { ContainerId = id, Command = ["sh"], Tty = true }, 80, 24, cancellationToken: Ct);
+        await session.ResizeAsync(132, 43, cancellationToken: Ct);
         await session.Stream.WriteAsync(Encoding.UTF8.GetBytes("echo size=$(stty size | tr ' ' x)\n"), Ct);
 
         var output = await ReadUntilAsync(session.Stream, "size=43x132");
@@ -108,7 +108,7 @@ public sealed class ExecTests : DockerTestBase
     [Fact]
     public async Task Resize_of_an_unknown_exec_is_not_found()
     {
-        var resize = async () => await Docker.Exec.ResizeAsync("0123456789abcdef", 80, 24, Ct);
+        var resize = async () => await Docker.Exec.ResizeAsync("0123456789abcdef", 80, 24, cancellationToken: Ct);
 
         (await resize.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.NotFound);
     }

@@ -11,8 +11,8 @@ public sealed class ImageTests : DockerTestBase
     [Fact]
     public async Task List_and_inspect_the_test_image()
     {
-        var listed = await Docker.Images.ListAsync(new() { Reference = TestImage }, Ct);
-        var details = await Docker.Images.InspectAsync(TestImage, Ct);
+        var listed = await Docker.Images.ListAsync(new() { Reference = TestImage }, cancellationToken: Ct);
+        var details = await Docker.Images.InspectAsync(TestImage, cancellationToken: Ct);
 
         listed.Should().ContainSingle().Which.RepoTags.Should().Contain(TestImage);
         details.Id.Should().Be(listed[0].Id);
@@ -27,14 +27,14 @@ public sealed class ImageTests : DockerTestBase
         var repository = $"edgeagent-test/tagged-{Guid.NewGuid():N}";
         TrackImage(repository + ":v1");
 
-        await Docker.Images.TagAsync(TestImage, repository, "v1", Ct);
-        var tagged = await Docker.Images.InspectAsync(repository + ":v1", Ct);
-        var removed = await Docker.Images.RemoveAsync(new() { Image = repository + ":v1" }, Ct);
+        await Docker.Images.TagAsync(TestImage, repository, "v1", cancellationToken: Ct);
+        var tagged = await Docker.Images.InspectAsync(repository + ":v1", cancellationToken: Ct);
+        var removed = await Docker.Images.RemoveAsync(new() { Image = repository + ":v1" }, cancellationToken: Ct);
 
-        tagged.Id.Should().Be((await Docker.Images.InspectAsync(TestImage, Ct)).Id);
+        tagged.Id.Should().Be((await Docker.Images.InspectAsync(TestImage, cancellationToken: Ct)).Id);
         removed.Untagged.Should().Contain(repository + ":v1");
         removed.Deleted.Should().BeEmpty("the test image keeps its other tag");
-        var gone = async () => await Docker.Images.InspectAsync(repository + ":v1", Ct);
+        var gone = async () => await Docker.Images.InspectAsync(repository + ":v1", cancellationToken: Ct);
         (await gone.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.NotFound);
     }
 
@@ -47,7 +47,7 @@ public sealed class ImageTests : DockerTestBase
         var created = await Engine.Containers.CreateContainerAsync(new CreateContainerParameters { Image = repository + ":v1", Cmd = ["true"], Labels = Labels() }, Ct);
         TrackContainer(created.ID);
 
-        var remove = async () => await Docker.Images.RemoveAsync(new() { Image = repository + ":v1" }, Ct);
+        var remove = async () => await Docker.Images.RemoveAsync(new() { Image = repository + ":v1" }, cancellationToken: Ct);
 
         (await remove.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Conflict);
     }
@@ -61,9 +61,9 @@ public sealed class ImageTests : DockerTestBase
         var tagged = await ImportAsync(repository, "v1", scope, "second"); // takes the tag: the first dangles
         var filter = new Dictionary<string, string> { ["scope"] = scope };
 
-        var danglingOnly = await Docker.Images.PruneAsync(new() { Labels = filter }, Ct);
-        var stillThere = await Docker.Images.InspectAsync(tagged, Ct);
-        var allUnused = await Docker.Images.PruneAsync(new() { AllUnused = true, Labels = filter }, Ct);
+        var danglingOnly = await Docker.Images.PruneAsync(new() { Labels = filter }, cancellationToken: Ct);
+        var stillThere = await Docker.Images.InspectAsync(tagged, cancellationToken: Ct);
+        var allUnused = await Docker.Images.PruneAsync(new() { AllUnused = true, Labels = filter }, cancellationToken: Ct);
 
         danglingOnly.Deleted.Should().Contain(dangling).And.NotContain(tagged);
         stillThere.RepoTags.Should().Contain(repository + ":v1");
@@ -80,7 +80,7 @@ public sealed class ImageTests : DockerTestBase
                 Image = "127.0.0.1:1/edgeagent/unreachable",
                 Tag = "latest",
                 Credentials = new RegistryCredentials { Username = "user", Password = "secret-password", ServerAddress = "127.0.0.1:1" },
-            }, Ct))
+            }, cancellationToken: Ct))
             {
             }
         };
@@ -93,7 +93,7 @@ public sealed class ImageTests : DockerTestBase
     [Fact]
     public async Task Inspect_of_a_missing_image_is_not_found()
     {
-        var inspect = async () => await Docker.Images.InspectAsync($"edgeagent-test/missing-{Guid.NewGuid():N}:v1", Ct);
+        var inspect = async () => await Docker.Images.InspectAsync($"edgeagent-test/missing-{Guid.NewGuid():N}:v1", cancellationToken: Ct);
 
         (await inspect.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.NotFound);
     }

@@ -26,7 +26,7 @@ public sealed class LogResumeTests : DockerTestBase
 
         foreach (var cut in cuts)
         {
-            var resumed = await Docker.Containers.GetLogsAsync(new() { Id = id, ResumeAfter = all[cut].Cursor, MaxLines = 100_000 }, Ct);
+            var resumed = await Docker.Containers.GetLogsAsync(new() { Id = id, ResumeAfter = all[cut].Cursor, MaxLines = 100_000 }, cancellationToken: Ct);
 
             Keys(all.Take(cut + 1).Concat(resumed.Lines)).Should().Equal(Keys(all), $"resuming after line {cut} ({Describe(all[cut])})");
         }
@@ -42,14 +42,14 @@ public sealed class LogResumeTests : DockerTestBase
 
         for (var step = 0; chained.Count < all.Count; step++)
         {
-            var part = await Docker.Containers.GetLogsAsync(new() { Id = id, ResumeAfter = cursor, MaxLines = sizes[step % sizes.Length] }, Ct);
+            var part = await Docker.Containers.GetLogsAsync(new() { Id = id, ResumeAfter = cursor, MaxLines = sizes[step % sizes.Length] }, cancellationToken: Ct);
             part.Lines.Should().NotBeEmpty($"the log has {all.Count} lines and {chained.Count} were read");
             chained.AddRange(part.Lines);
             cursor = part.Lines[^1].Cursor;
         }
 
         Keys(chained).Should().Equal(Keys(all));
-        var rest = await Docker.Containers.GetLogsAsync(new() { Id = id, ResumeAfter = cursor }, Ct);
+        var rest = await Docker.Containers.GetLogsAsync(new() { Id = id, ResumeAfter = cursor }, cancellationToken: Ct);
         rest.Lines.Should().BeEmpty();
     }
 
@@ -64,7 +64,7 @@ public sealed class LogResumeTests : DockerTestBase
         {
             var take = 1 + (step * 7 % 40);
             var before = followed.Count;
-            await foreach (var line in Docker.Containers.FollowLogsAsync(new() { Id = id, ResumeAfter = cursor }, Ct))
+            await foreach (var line in Docker.Containers.FollowLogsAsync(new() { Id = id, ResumeAfter = cursor }, cancellationToken: Ct))
             {
                 followed.Add(line);
                 if (followed.Count - before == take)
@@ -92,7 +92,7 @@ public sealed class LogResumeTests : DockerTestBase
         {
             var id = await CreateContainerAsync(["sh", "-c", $"i=0; while [ $i -lt {Pairs} ]; do i=$((i+1)); echo o-$i; echo e-$i >&2; done"]);
             await WaitForExitAsync(id);
-            var all = (await Docker.Containers.GetLogsAsync(new() { Id = id, MaxLines = 100_000 }, Ct)).Lines;
+            var all = (await Docker.Containers.GetLogsAsync(new() { Id = id, MaxLines = 100_000 }, cancellationToken: Ct)).Lines;
             all.Should().HaveCount(2 * Pairs);
             all.Where(l => l.Stream == LogStream.Stdout).Select(l => l.Text).Should().Equal(Enumerable.Range(1, Pairs).Select(i => $"o-{i}"));
             all.Where(l => l.Stream == LogStream.Stderr).Select(l => l.Text).Should().Equal(Enumerable.Range(1, Pairs).Select(i => $"e-{i}"));

@@ -17,7 +17,7 @@ public sealed class LogTests : DockerTestBase
         var id = await CreateContainerAsync(["sh", "-c", TenLinesEach]);
         await WaitForExitAsync(id);
 
-        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id }, Ct);
+        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id }, cancellationToken: Ct);
 
         logs.Truncated.Should().BeFalse();
         logs.Lines.Where(l => l.Stream == LogStream.Stdout).Select(l => l.Text).Should().Equal(Enumerable.Range(1, 10).Select(i => $"out-{i}"));
@@ -36,7 +36,7 @@ public sealed class LogTests : DockerTestBase
         var id = await CreateContainerAsync(["sh", "-c", "i=0; while [ $i -lt 4000 ]; do printf '%09d ' $i; i=$((i+1)); done; echo; echo after"]);
         await WaitForExitAsync(id);
 
-        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id }, Ct);
+        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id }, cancellationToken: Ct);
 
         var written = string.Concat(Enumerable.Range(0, 4000).Select(i => i.ToString("D9", System.Globalization.CultureInfo.InvariantCulture) + " "));
         logs.Lines.Select(l => l.Text).Should().Equal(written, "after");
@@ -48,9 +48,9 @@ public sealed class LogTests : DockerTestBase
         var id = await CreateContainerAsync(["sh", "-c", TenLinesEach]);
         await WaitForExitAsync(id);
 
-        var stderr = await Docker.Containers.GetLogsAsync(new() { Id = id, Stdout = false }, Ct);
-        var stdout = await Docker.Containers.GetLogsAsync(new() { Id = id, Stderr = false }, Ct);
-        var neither = async () => await Docker.Containers.GetLogsAsync(new() { Id = id, Stdout = false, Stderr = false }, Ct);
+        var stderr = await Docker.Containers.GetLogsAsync(new() { Id = id, Stdout = false }, cancellationToken: Ct);
+        var stdout = await Docker.Containers.GetLogsAsync(new() { Id = id, Stderr = false }, cancellationToken: Ct);
+        var neither = async () => await Docker.Containers.GetLogsAsync(new() { Id = id, Stdout = false, Stderr = false }, cancellationToken: Ct);
 
         stderr.Lines.Should().HaveCount(10).And.OnlyContain(l => l.Stream == LogStream.Stderr && l.Text.StartsWith("err-"));
         stdout.Lines.Should().HaveCount(10).And.OnlyContain(l => l.Stream == LogStream.Stdout && l.Text.StartsWith("out-"));
@@ -63,7 +63,7 @@ public sealed class LogTests : DockerTestBase
         var id = await CreateContainerAsync(["sh", "-c", "seq 1 100"]);
         await WaitForExitAsync(id);
 
-        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id, Tail = 3 }, Ct);
+        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id, Tail = 3 }, cancellationToken: Ct);
 
         logs.Lines.Select(l => l.Text).Should().Equal("98", "99", "100");
     }
@@ -73,12 +73,12 @@ public sealed class LogTests : DockerTestBase
     {
         var id = await CreateContainerAsync(["sh", "-c", "echo a1; echo a2; sleep 1.5; echo b1; echo b2"]);
         await WaitForExitAsync(id);
-        var all = (await Docker.Containers.GetLogsAsync(new() { Id = id }, Ct)).Lines;
+        var all = (await Docker.Containers.GetLogsAsync(new() { Id = id }, cancellationToken: Ct)).Lines;
         var firstB = all.Single(l => l.Text == "b1");
         var lastA = all.Single(l => l.Text == "a2");
 
-        var since = await Docker.Containers.GetLogsAsync(new() { Id = id, Since = firstB.Timestamp.AddMilliseconds(-500) }, Ct);
-        var until = await Docker.Containers.GetLogsAsync(new() { Id = id, Until = lastA.Timestamp.AddMilliseconds(500) }, Ct);
+        var since = await Docker.Containers.GetLogsAsync(new() { Id = id, Since = firstB.Timestamp.AddMilliseconds(-500) }, cancellationToken: Ct);
+        var until = await Docker.Containers.GetLogsAsync(new() { Id = id, Until = lastA.Timestamp.AddMilliseconds(500) }, cancellationToken: Ct);
 
         since.Lines.Select(l => l.Text).Should().Equal("b1", "b2");
         until.Lines.Select(l => l.Text).Should().Equal("a1", "a2");
@@ -90,7 +90,7 @@ public sealed class LogTests : DockerTestBase
         var id = await CreateContainerAsync(["sh", "-c", "seq 1 50"]);
         await WaitForExitAsync(id);
 
-        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id, MaxLines = 20 }, Ct);
+        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id, MaxLines = 20 }, cancellationToken: Ct);
 
         logs.Truncated.Should().BeTrue();
         logs.Lines.Select(l => l.Text).Should().Equal(Enumerable.Range(1, 20).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -101,9 +101,9 @@ public sealed class LogTests : DockerTestBase
     {
         var id = await CreateContainerAsync(["sh", "-c", "seq 1 30"]);
         await WaitForExitAsync(id);
-        var all = (await Docker.Containers.GetLogsAsync(new() { Id = id }, Ct)).Lines;
+        var all = (await Docker.Containers.GetLogsAsync(new() { Id = id }, cancellationToken: Ct)).Lines;
 
-        var resumed = await Docker.Containers.GetLogsAsync(new() { Id = id, ResumeAfter = all[9].Cursor, Tail = 1 }, Ct);
+        var resumed = await Docker.Containers.GetLogsAsync(new() { Id = id, ResumeAfter = all[9].Cursor, Tail = 1 }, cancellationToken: Ct);
 
         resumed.Lines.Select(l => l.Text).Should().Equal(all.Skip(10).Select(l => l.Text));
     }
@@ -114,7 +114,7 @@ public sealed class LogTests : DockerTestBase
         var id = await CreateContainerAsync(["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.05; done"]);
 
         var seen = new List<string>();
-        await foreach (var line in Docker.Containers.FollowLogsAsync(new() { Id = id }, Ct))
+        await foreach (var line in Docker.Containers.FollowLogsAsync(new() { Id = id }, cancellationToken: Ct))
         {
             seen.Add(line.Text);
             if (seen.Count == 20)
@@ -137,7 +137,7 @@ public sealed class LogTests : DockerTestBase
         var docker = new DockerCommands(pair.Invoker);
         const long totalBytes = lines * (30L + 1 + 6 + 1 + 200 + 1 + 8); // timestamp, text, newline, frame header (about)
 
-        await using var items = docker.Containers.FollowLogsAsync(new() { Id = id }, Ct).GetAsyncEnumerator(Ct);
+        await using var items = docker.Containers.FollowLogsAsync(new() { Id = id }, cancellationToken: Ct).GetAsyncEnumerator(Ct);
         for (var i = 0; i < 10; i++)
         {
             (await items.MoveNextAsync()).Should().BeTrue();
@@ -175,7 +175,7 @@ public sealed class LogTests : DockerTestBase
         var first = new List<LogLine>();
 
         var broken = await TunnelPair.StartAsync(DockerHandlerRegistration.CreateHandlers(Provider));
-        var enumerator = new DockerCommands(broken.Invoker).Containers.FollowLogsAsync(new() { Id = id }, Ct).GetAsyncEnumerator(Ct);
+        var enumerator = new DockerCommands(broken.Invoker).Containers.FollowLogsAsync(new() { Id = id }, cancellationToken: Ct).GetAsyncEnumerator(Ct);
         while (first.Count < 40 && await enumerator.MoveNextAsync())
         {
             first.Add(enumerator.Current);
@@ -187,7 +187,7 @@ public sealed class LogTests : DockerTestBase
         await enumerator.DisposeAsync();
 
         var second = new List<LogLine>();
-        await foreach (var line in Docker.Containers.FollowLogsAsync(new() { Id = id, ResumeAfter = first[^1].Cursor }, Ct))
+        await foreach (var line in Docker.Containers.FollowLogsAsync(new() { Id = id, ResumeAfter = first[^1].Cursor }, cancellationToken: Ct))
         {
             second.Add(line);
             if (second.Count == 40)
@@ -203,10 +203,10 @@ public sealed class LogTests : DockerTestBase
     [Fact]
     public async Task Logs_of_a_missing_container_are_not_found()
     {
-        var logs = async () => await Docker.Containers.GetLogsAsync(new() { Id = UniqueName("missing") }, Ct);
+        var logs = async () => await Docker.Containers.GetLogsAsync(new() { Id = UniqueName("missing") }, cancellationToken: Ct);
         var follow = async () =>
         {
-            await foreach (var _ in Docker.Containers.FollowLogsAsync(new() { Id = UniqueName("missing") }, Ct))
+            await foreach (var _ in Docker.Containers.FollowLogsAsync(new() { Id = UniqueName("missing") }, cancellationToken: Ct))
             {
             }
         };

@@ -11,11 +11,11 @@ public sealed class NetworkTests : DockerTestBase
         var name = UniqueName("net");
         TrackNetwork(name);
 
-        var created = await Docker.Networks.CreateAsync(new() { Name = name, Labels = Labels(("com.docker.compose.project", "shop")), Internal = true }, Ct);
-        var listed = await Docker.Networks.ListAsync(new() { Name = name }, Ct);
-        var inspected = await Docker.Networks.InspectAsync(name, Ct);
-        await Docker.Networks.RemoveAsync(created.Id, Ct);
-        var afterRemove = await Docker.Networks.ListAsync(new() { Name = name }, Ct);
+        var created = await Docker.Networks.CreateAsync(new() { Name = name, Labels = Labels(("com.docker.compose.project", "shop")), Internal = true }, cancellationToken: Ct);
+        var listed = await Docker.Networks.ListAsync(new() { Name = name }, cancellationToken: Ct);
+        var inspected = await Docker.Networks.InspectAsync(name, cancellationToken: Ct);
+        await Docker.Networks.RemoveAsync(created.Id, cancellationToken: Ct);
+        var afterRemove = await Docker.Networks.ListAsync(new() { Name = name }, cancellationToken: Ct);
 
         listed.Should().ContainSingle().Which.Id.Should().Be(created.Id);
         inspected.Driver.Should().Be("bridge");
@@ -30,14 +30,14 @@ public sealed class NetworkTests : DockerTestBase
     {
         var name = UniqueName("net");
         TrackNetwork(name);
-        var network = await Docker.Networks.CreateAsync(new() { Name = name, Labels = Labels() }, Ct);
+        var network = await Docker.Networks.CreateAsync(new() { Name = name, Labels = Labels() }, cancellationToken: Ct);
         var container = await CreateContainerAsync(["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"], networkMode: "bridge");
 
-        await Docker.Networks.ConnectAsync(name, container, ["web"], Ct);
-        var connected = await Docker.Networks.InspectAsync(network.Id, Ct);
-        var details = await Docker.Containers.InspectAsync(container, Ct);
+        await Docker.Networks.ConnectAsync(name, container, ["web"], cancellationToken: Ct);
+        var connected = await Docker.Networks.InspectAsync(network.Id, cancellationToken: Ct);
+        var details = await Docker.Containers.InspectAsync(container, cancellationToken: Ct);
         await Docker.Networks.DisconnectAsync(name, container, cancellationToken: Ct);
-        var disconnected = await Docker.Networks.InspectAsync(network.Id, Ct);
+        var disconnected = await Docker.Networks.InspectAsync(network.Id, cancellationToken: Ct);
 
         connected.Containers.Should().ContainSingle().Which.ContainerId.Should().Be(container);
         details.Networks.Should().Contain(n => n.Name == name && n.Aliases.Contains("web"));
@@ -49,10 +49,10 @@ public sealed class NetworkTests : DockerTestBase
     {
         var name = UniqueName("net");
         TrackNetwork(name);
-        await Docker.Networks.CreateAsync(new() { Name = name, Labels = Labels() }, Ct);
+        await Docker.Networks.CreateAsync(new() { Name = name, Labels = Labels() }, cancellationToken: Ct);
 
-        var duplicate = async () => await Docker.Networks.CreateAsync(new() { Name = name, Labels = Labels() }, Ct);
-        var missing = async () => await Docker.Networks.RemoveAsync(UniqueName("missing"), Ct);
+        var duplicate = async () => await Docker.Networks.CreateAsync(new() { Name = name, Labels = Labels() }, cancellationToken: Ct);
+        var missing = async () => await Docker.Networks.RemoveAsync(UniqueName("missing"), cancellationToken: Ct);
 
         (await duplicate.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Conflict);
         (await missing.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.NotFound);

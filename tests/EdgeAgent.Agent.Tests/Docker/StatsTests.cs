@@ -8,7 +8,7 @@ public sealed class StatsTests : DockerTestBase
     {
         var id = await CreateSleeperAsync();
 
-        var stats = await Docker.Containers.GetStatsAsync(id, Ct);
+        var stats = await Docker.Containers.GetStatsAsync(id, cancellationToken: Ct);
 
         stats.Id.Should().Be(id);
         stats.Name.Should().NotBeEmpty();
@@ -26,7 +26,7 @@ public sealed class StatsTests : DockerTestBase
         var id = await CreateContainerAsync(["sh", "-c", "while true; do :; done"]);
 
         var samples = new List<EdgeAgent.Protocol.Contracts.Docker.ContainerStats>();
-        await foreach (var sample in Docker.Containers.StreamStatsAsync(id, Ct))
+        await foreach (var sample in Docker.Containers.StreamStatsAsync(id, cancellationToken: Ct))
         {
             samples.Add(sample);
             if (samples.Count == 3)

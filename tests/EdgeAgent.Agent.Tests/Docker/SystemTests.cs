@@ -12,13 +12,13 @@ public sealed class SystemTests : DockerTestBase
     [Fact]
     public async Task Ping_answers_through_the_tunnel()
     {
-        await Docker.System.PingAsync(Ct);
+        await Docker.System.PingAsync(cancellationToken: Ct);
     }
 
     [Fact]
     public async Task Version_reports_the_engine()
     {
-        var version = await Docker.System.GetVersionAsync(Ct);
+        var version = await Docker.System.GetVersionAsync(cancellationToken: Ct);
         var direct = await Engine.System.GetVersionAsync(Ct);
 
         version.Version.Should().Be(direct.Version).And.NotBeEmpty();
@@ -29,7 +29,7 @@ public sealed class SystemTests : DockerTestBase
     [Fact]
     public async Task Info_reports_host_and_storage()
     {
-        var info = await Docker.System.GetInfoAsync(Ct);
+        var info = await Docker.System.GetInfoAsync(cancellationToken: Ct);
 
         info.OperatingSystem.Should().NotBeEmpty();
         info.KernelVersion.Should().NotBeEmpty();
@@ -44,7 +44,7 @@ public sealed class SystemTests : DockerTestBase
     {
         await CreateContainerAsync(["true"], start: false);
 
-        var usage = await Docker.System.GetDiskUsageAsync(Ct);
+        var usage = await Docker.System.GetDiskUsageAsync(cancellationToken: Ct);
 
         usage.ImageCount.Should().BePositive();
         usage.ImagesBytes.Should().BePositive();
@@ -64,11 +64,11 @@ public sealed class EngineUnavailableTests
         var docker = new DockerCommands(pair.Invoker);
         var ct = TestContext.Current.CancellationToken;
 
-        var ping = async () => await docker.System.PingAsync(ct);
+        var ping = async () => await docker.System.PingAsync(cancellationToken: ct);
         var list = async () => await docker.Containers.ListAsync(cancellationToken: ct);
         var logs = async () =>
         {
-            await foreach (var _ in docker.Containers.FollowLogsAsync(new() { Id = "x" }, ct))
+            await foreach (var _ in docker.Containers.FollowLogsAsync(new() { Id = "x" }, cancellationToken: ct))
             {
             }
         };

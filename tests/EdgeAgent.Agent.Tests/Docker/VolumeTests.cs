@@ -15,11 +15,11 @@ public sealed class VolumeTests : DockerTestBase
         var name = UniqueName("vol");
         TrackVolume(name);
 
-        var created = await Docker.Volumes.CreateAsync(new() { Name = name, Labels = Labels(("tier", "data")) }, Ct);
-        var inspected = await Docker.Volumes.InspectAsync(name, Ct);
-        var listed = await Docker.Volumes.ListAsync(new() { Labels = new Dictionary<string, string> { ["tier"] = "data", [TestLabel] = "1" } }, Ct);
+        var created = await Docker.Volumes.CreateAsync(new() { Name = name, Labels = Labels(("tier", "data")) }, cancellationToken: Ct);
+        var inspected = await Docker.Volumes.InspectAsync(name, cancellationToken: Ct);
+        var listed = await Docker.Volumes.ListAsync(new() { Labels = new Dictionary<string, string> { ["tier"] = "data", [TestLabel] = "1" } }, cancellationToken: Ct);
         await Docker.Volumes.RemoveAsync(name, cancellationToken: Ct);
-        var missing = async () => await Docker.Volumes.InspectAsync(name, Ct);
+        var missing = async () => await Docker.Volumes.InspectAsync(name, cancellationToken: Ct);
 
         created.Name.Should().Be(name);
         created.Driver.Should().Be("local");
@@ -47,7 +47,7 @@ public sealed class VolumeTests : DockerTestBase
         var used = await CreateVolumeAsync(labels: Labels(("scope", scope)));
         await CreateContainerAsync(["true"], start: false, mounts: [new Mount { Type = "volume", Source = used, Target = "/data" }]);
 
-        var pruned = await Docker.Volumes.PruneAsync(new() { Labels = new Dictionary<string, string> { ["scope"] = scope } }, Ct);
+        var pruned = await Docker.Volumes.PruneAsync(new() { Labels = new Dictionary<string, string> { ["scope"] = scope } }, cancellationToken: Ct);
 
         pruned.Deleted.Should().Equal(unused);
     }
@@ -57,8 +57,8 @@ public sealed class VolumeTests : DockerTestBase
     {
         var volume = await CreatePopulatedVolumeAsync();
 
-        var root = await Docker.Volumes.BrowseAsync(volume, "", Ct);
-        var dir = await Docker.Volumes.BrowseAsync(volume, "dir", Ct);
+        var root = await Docker.Volumes.BrowseAsync(volume, "", cancellationToken: Ct);
+        var dir = await Docker.Volumes.BrowseAsync(volume, "dir", cancellationToken: Ct);
 
         root.Entries.Select(e => e.Name).Should().Equal("dir", "escape-dir", "escape-file", "inside", "top.txt");
         root.Entries.Single(e => e.Name == "dir").Kind.Should().Be(VolumeEntryKind.Directory);
@@ -74,7 +74,7 @@ public sealed class VolumeTests : DockerTestBase
         var volume = await CreatePopulatedVolumeAsync();
 
         var file = await Docker.Volumes.ReadFileAsync(volume, "dir/a.txt", cancellationToken: Ct);
-        var capped = await Docker.Volumes.ReadFileAsync(volume, "./dir//a.txt", maxBytes: 5, Ct);
+        var capped = await Docker.Volumes.ReadFileAsync(volume, "./dir//a.txt", maxBytes: 5, cancellationToken: Ct);
 
         Encoding.UTF8.GetString(file.Content).Should().Be("hello volume\n");
         file.Truncated.Should().BeFalse();
@@ -91,7 +91,7 @@ public sealed class VolumeTests : DockerTestBase
         var volume = await CreatePopulatedVolumeAsync();
 
         var file = await Docker.Volumes.ReadFileAsync(volume, "inside/a.txt", cancellationToken: Ct);
-        var listing = await Docker.Volumes.BrowseAsync(volume, "inside", Ct);
+        var listing = await Docker.Volumes.BrowseAsync(volume, "inside", cancellationToken: Ct);
 
         Encoding.UTF8.GetString(file.Content).Should().Be("hello volume\n");
         listing.Entries.Select(e => e.Name).Should().Equal("a.txt", "sub");
@@ -120,7 +120,7 @@ public sealed class VolumeTests : DockerTestBase
         var volume = await CreatePopulatedVolumeAsync();
 
         var read = async () => await Docker.Volumes.ReadFileAsync(volume, path, cancellationToken: Ct);
-        var browse = async () => await Docker.Volumes.BrowseAsync(volume, "escape-dir", Ct);
+        var browse = async () => await Docker.Volumes.BrowseAsync(volume, "escape-dir", cancellationToken: Ct);
 
         (await read.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Denied);
         (await browse.Should().ThrowAsync<EdgeCommandException>()).Which.Message.Should().Contain("outside the volume");
@@ -131,7 +131,7 @@ public sealed class VolumeTests : DockerTestBase
     {
         var volume = await CreatePopulatedVolumeAsync();
 
-        var missingVolume = async () => await Docker.Volumes.BrowseAsync(UniqueName("missing"), "", Ct);
+        var missingVolume = async () => await Docker.Volumes.BrowseAsync(UniqueName("missing"), "", cancellationToken: Ct);
         var missingPath = async () => await Docker.Volumes.ReadFileAsync(volume, "dir/nope.txt", cancellationToken: Ct);
         var directory = async () => await Docker.Volumes.ReadFileAsync(volume, "dir", cancellationToken: Ct);
 

@@ -28,6 +28,7 @@ internal sealed class AgentEnrollment(
 {
     private const string DefaultConnectPath = "/agent/connect";
     private const string ConnectPathVariable = "EdgeAgent__ConnectPath";
+    private const string InsecureTransportVariable = "EdgeAgent__AllowInsecureTransport";
 
     private readonly SemaphoreSlim[] _recordGates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
 
@@ -170,15 +171,23 @@ internal sealed class AgentEnrollment(
             ["CONTROL_PLANE_URL"] = url,
             ["AGENT_TOKEN"] = token,
         };
-        var path = "";
+        var extra = "";
         if (value.ConnectPath != DefaultConnectPath)
         {
             // The agent's own default is the same path: only a different one needs saying.
             environment[ConnectPathVariable] = value.ConnectPath;
-            path = $" -e {ConnectPathVariable}={value.ConnectPath}";
+            extra += $" -e {ConnectPathVariable}={value.ConnectPath}";
         }
 
-        var run = $"docker run -d --name edgeagent --restart always -v /var/run/docker.sock:/var/run/docker.sock -v edgeagent-state:/var/lib/edgeagent -e CONTROL_PLANE_URL={url} -e AGENT_TOKEN={token}{path} {value.AgentImage}";
+        if (url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("ws://", StringComparison.OrdinalIgnoreCase))
+        {
+            // The control plane's operator chose an unencrypted URL (development): without this the
+            // agent refuses it at start. The agent logs a warning on every connection.
+            environment[InsecureTransportVariable] = "true";
+            extra += $" -e {InsecureTransportVariable}=true";
+        }
+
+        var run = $"docker run -d --name edgeagent --restart always -v /var/run/docker.sock:/var/run/docker.sock -v edgeagent-state:/var/lib/edgeagent -e CONTROL_PLANE_URL={url} -e AGENT_TOKEN={token}{extra} {value.AgentImage}";
         return new EdgeAgentEnrollment { AgentId = agentId, Token = token, Environment = environment, DockerRunCommand = run };
     }
 }

@@ -4,7 +4,10 @@ using EdgeAgent.Agent;
 using EdgeAgent.ControlPlane;
 using EdgeAgent.Testing.Hosting;
 using EdgeAgent.Testing.Logging;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeAgent.FunctionalTests;
@@ -134,6 +137,41 @@ public sealed class CredentialTests
         var error = await FluentActions.Awaiting(() => TestControlPlane.StartAsync(options: o => o.ConnectPath = "fleet/agents"))
             .Should().ThrowAsync<Microsoft.Extensions.Options.OptionsValidationException>();
         error.Which.Message.Should().Contain("EdgeControlPlane:ConnectPath must start with '/'");
+    }
+
+    [Fact]
+    public async Task An_agent_configured_from_nothing_but_an_http_control_planes_enrollment_output_connects()
+    {
+        // A development control plane on http: the enrollment says the agent must allow it.
+        await using var controlPlane = await TestControlPlane.StartAsync();
+        var options = controlPlane.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EdgeControlPlaneOptions>>().Value;
+        options.PublicUrl = controlPlane.BaseUrl.ToString();
+        var enrollment = await controlPlane.Enrollment.EnrollAsync(new EnrollAgentRequest { Id = "dev-1" });
+        enrollment.Environment.Should().Contain("EdgeAgent__AllowInsecureTransport", "true");
+        enrollment.DockerRunCommand.Should().Contain("-e EdgeAgent__AllowInsecureTransport=true ");
+
+        // The environment, as a host reads it (EdgeAgent__X is EdgeAgent:X), and nothing else.
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(enrollment.Environment.Select(e => KeyValuePair.Create(e.Key.Replace("__", ":", StringComparison.Ordinal), (string?)e.Value)));
+        builder.Logging.ClearProviders();
+        builder.Services.AddEdgeAgent(o => o.StateDirectory = Path.Combine(Path.GetTempPath(), "edgeagent-tests", Guid.NewGuid().ToString("N")));
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            await controlPlane.WaitForStateAsync("dev-1", EdgeAgentConnectionState.Connected);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+
+        // An https control plane's enrollment does not weaken the agent.
+        options.PublicUrl = "https://fleet.example.test";
+        var secure = await controlPlane.Enrollment.EnrollAsync(new EnrollAgentRequest { Id = "prod-1" });
+        secure.Environment.Should().NotContainKey("EdgeAgent__AllowInsecureTransport");
+        secure.DockerRunCommand.Should().NotContain("AllowInsecureTransport");
     }
 
     [Fact]

@@ -44,8 +44,9 @@ public sealed record EdgeCommandOptions
     public TimeSpan? Timeout { get; init; }
 
     /// <summary>
-    /// The key the agent deduplicates on. Null generates one per call; pass the same key when
-    /// retrying so the command runs at most once.
+    /// The key the agent deduplicates on. For a unary command (<see cref="IEdgeCommandInvoker.InvokeAsync{TRequest, TResponse}"/>)
+    /// null generates one per call; pass the same key when retrying so the command runs at most
+    /// once. Streaming and duplex commands carry a key only when one is given here.
     /// </summary>
     public string? IdempotencyKey { get; init; }
 }

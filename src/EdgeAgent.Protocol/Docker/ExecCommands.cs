@@ -94,6 +94,18 @@ public sealed class ExecSession : IAsyncDisposable
     /// <summary>Write to send input; read to receive output. It ends when the command's output ends.</summary>
     public Stream Stream { get; }
 
+    /// <summary>
+    /// Ends the command's input (its stdin reads end-of-file, as after Ctrl-D or a closed pipe)
+    /// while its output can still be read to the end.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting for the end to be sent.</param>
+    /// <returns>A task that completes when the end of input was sent.</returns>
+    /// <exception cref="NotSupportedException">The session's stream is not a tunnel stream (a test double's invoker returned another kind).</exception>
+    public ValueTask CompleteInputAsync(CancellationToken cancellationToken = default) =>
+        Stream is EdgeTunnelStream tunnel
+            ? tunnel.CompleteWritesAsync(cancellationToken)
+            : throw new NotSupportedException("Only a stream through the tunnel can end its input and still be read; dispose the session instead.");
+
     /// <summary>Resizes the terminal.</summary>
     /// <param name="columns">The width.</param>
     /// <param name="rows">The height.</param>

@@ -93,6 +93,23 @@ public sealed class ExecTests : DockerTestBase
     }
 
     [Fact]
+    public async Task Interactive_exec_without_a_terminal_reads_end_of_input_and_its_output_can_still_be_read()
+    {
+        var id = await CreateSleeperAsync();
+
+        await using var session = await Docker.Exec.StartInteractiveAsync(new() { ContainerId = id, Command = ["sh", "-c", "wc -c; echo done"], Tty = false }, cancellationToken: Ct);
+        await session.Stream.WriteAsync(Encoding.UTF8.GetBytes("twelve bytes"), Ct);
+        await session.CompleteInputAsync(Ct);
+
+        // wc counts only after its input ends; the output then arrives over the same stream.
+        var output = Encoding.UTF8.GetString(await ReadToEndAsync(session.Stream));
+        output.Should().MatchRegex(@"^\s*12\s*\ndone\n$");
+        var finished = await PollAsync(async () => !(await session.GetStatusAsync(cancellationToken: Ct)).Running, TimeSpan.FromSeconds(10));
+        finished.Should().BeTrue();
+        (await session.GetStatusAsync(cancellationToken: Ct)).ExitCode.Should().Be(0);
+    }
+
+    [Fact]
     public async Task Interactive_exec_terminal_can_be_resized()
     {
         var id = await CreateSleeperAsync();
@@ -135,13 +152,12 @@ public sealed class ExecTests : DockerTestBase
         return text.ToString();
     }
 
-    private static async Task ReadToEndAsync(Stream stream)
+    private static async Task<byte[]> ReadToEndAsync(Stream stream)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(20));
-        var buffer = new byte[4096];
-        while (await stream.ReadAsync(buffer, timeout.Token) > 0)
-        {
-        }
+        using var all = new MemoryStream();
+        await stream.CopyToAsync(all, timeout.Token);
+        return all.ToArray();
     }
 }

@@ -68,11 +68,26 @@ internal abstract class DockerStreamingCommandHandler<TRequest, TItem>(DockerCli
 /// <summary>Helpers for the handlers' argument checks.</summary>
 internal static class DockerArguments
 {
+    /// <summary>
+    /// An id, name or image reference, which the engine client puts into the URL path: a <c>..</c>
+    /// segment (resolved by the HTTP client), <c>?</c>, <c>#</c>, <c>%</c>, <c>\</c> or a control
+    /// character could make it name another endpoint, such as <c>DELETE /volumes/x</c> for a
+    /// container remove of <c>../volumes/x</c>.
+    /// </summary>
     public static string Required(string? value, [CallerArgumentExpression(nameof(value))] string name = "")
     {
+        var field = name.Split('.')[^1];
         if (string.IsNullOrWhiteSpace(value))
         {
-            throw new EdgeAgent.Protocol.EdgeCommandException(EdgeAgent.Protocol.EdgeErrorCodes.InvalidArgument, $"'{name.Split('.')[^1]}' is required.");
+            throw new EdgeAgent.Protocol.EdgeCommandException(EdgeAgent.Protocol.EdgeErrorCodes.InvalidArgument, $"'{field}' is required.");
+        }
+
+        if (value.Split('/').Any(segment => segment is "." or "..") || value.AsSpan().IndexOfAny("?#%\\") >= 0 || value.Any(char.IsControl))
+        {
+            var shown = value.Length <= 200 ? value : value[..200] + "…";
+            throw new EdgeAgent.Protocol.EdgeCommandException(
+                EdgeAgent.Protocol.EdgeErrorCodes.InvalidArgument,
+                $"'{field}' is not a valid Docker id, name or reference: '{shown.ReplaceLineEndings(" ")}' contains a '.' or '..' path segment, '?', '#', '%', '\\' or a control character.");
         }
 
         return value;

@@ -12,6 +12,9 @@ internal sealed class ContainerLogsHandler(DockerClientProvider docker) : Docker
     /// <summary>The most lines one finished read may return, whatever the caller asks.</summary>
     public const int MaxLinesLimit = 100_000;
 
+    /// <summary>The most text (in characters, all lines together) one finished read returns; lines past it are dropped as truncated.</summary>
+    public const int MaxTextCharacters = 16 * 1024 * 1024;
+
     public override string Name => DockerCommandNames.ContainersLogs;
 
     public override string Group => EdgeCommandGroups.Containers;
@@ -31,9 +34,11 @@ internal sealed class ContainerLogsHandler(DockerClientProvider docker) : Docker
         var parameters = DockerLogReader.ToParameters(request, follow: false);
         using var stream = await client.Containers.GetContainerLogsAsync(id, parameters, cancellationToken);
         var lines = new List<LogLine>();
+        var characters = 0L;
         await foreach (var line in new DockerLogReader().ReadAsync(stream, request, cancellationToken))
         {
-            if (lines.Count == maxLines)
+            characters += line.Text.Length;
+            if (lines.Count == maxLines || characters > MaxTextCharacters)
             {
                 return new ContainerLogs { Lines = lines, Truncated = true };
             }

@@ -123,6 +123,11 @@ internal sealed class ReadOnlyDockerApiFilter(ILogger logger)
         // At most MaxHeaderBytes: one string is fine. Latin-1 keeps every byte as one char.
         var text = Encoding.Latin1.GetString(headBytes);
         var lines = text.Split("\r\n");
+        if (lines.Any(HasBareLineBreak))
+        {
+            throw BareLineBreak();
+        }
+
         var requestLine = lines[0].Split(' ');
         if (requestLine.Length != 3 || requestLine[0].Length == 0 || requestLine[1].Length == 0 || !IsToken(requestLine[0]))
         {
@@ -195,6 +200,15 @@ internal sealed class ReadOnlyDockerApiFilter(ILogger logger)
     }
 
     private static HttpRefusal BadRequest(string method, string path, string reason) => new(400, "Bad Request", method, path, reason);
+
+    /// <summary>
+    /// True when <paramref name="line"/> (without its CRLF) holds a CR or LF: the engine ends a line
+    /// at a bare LF, so it would see a line break, and perhaps a whole request, that this filter did not.
+    /// </summary>
+    private static bool HasBareLineBreak(string line) => line.AsSpan().IndexOfAny('\r', '\n') >= 0;
+
+    private static HttpRefusal BareLineBreak() =>
+        BadRequest("", "", "The request contains a bare CR or LF; lines must end with CRLF.");
 
     private static HttpRefusal Forbidden(string method, string path, string detail) =>
         new(403, "Forbidden", method, path, $"The Docker API passthrough of this agent is read-only (Policy:DockerApiPassthrough=ReadOnly): {detail}");
@@ -292,6 +306,12 @@ internal sealed class ReadOnlyDockerApiFilter(ILogger logger)
 
                 var whole = buffer.Slice(0, reader.Position);
                 var text = Encoding.Latin1.GetString(line);
+                if (HasBareLineBreak(text))
+                {
+                    input.AdvanceTo(buffer.End);
+                    throw BareLineBreak();
+                }
+
                 await forward(whole, cancellationToken);
                 input.AdvanceTo(whole.End);
                 return text;

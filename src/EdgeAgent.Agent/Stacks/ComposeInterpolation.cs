@@ -12,30 +12,50 @@ namespace EdgeAgent.Agent.Stacks;
 /// </summary>
 internal static class ComposeInterpolation
 {
+    /// <summary>How deeply <c>${…}</c> expressions may nest inside each other's defaults.</summary>
+    public const int MaxNesting = 32;
+
     /// <summary>Interpolates <paramref name="text"/>; returns false with <paramref name="error"/> set when it is malformed or a required variable is missing.</summary>
-    public static bool TryInterpolate(string text, IReadOnlyDictionary<string, string> variables, out string result, out string? error)
+    public static bool TryInterpolate(string text, IReadOnlyDictionary<string, string> variables, out string result, out string? error) =>
+        TryInterpolate(text, variables, int.MaxValue, out result, out error);
+
+    /// <summary>
+    /// Interpolates <paramref name="text"/>; also returns false when the result (or a default
+    /// within it) would be longer than <paramref name="maxLength"/> characters.
+    /// </summary>
+    public static bool TryInterpolate(string text, IReadOnlyDictionary<string, string> variables, int maxLength, out string result, out string? error)
     {
         if (!text.Contains('$', StringComparison.Ordinal))
         {
             result = text;
-            error = null;
-            return true;
+            error = text.Length > maxLength ? TooLong(maxLength) : null;
+            return error is null;
         }
 
-        var builder = new StringBuilder(text.Length);
+        // The variables come with the deployment: "$A$A$A…" must not become gigabytes.
+        var builder = new StringBuilder(Math.Min(text.Length, maxLength), maxLength);
         var position = 0;
-        if (!TryExpand(text, ref position, variables, builder, stopAtBrace: false, out error))
+        bool expanded;
+        try
         {
-            result = "";
-            return false;
+            expanded = TryExpand(text, ref position, variables, builder, stopAtBrace: false, depth: 0, out error);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // A StringBuilder refuses to grow past its maximum capacity.
+            expanded = false;
+            error = TooLong(maxLength);
         }
 
-        result = builder.ToString();
-        return true;
+        result = expanded ? builder.ToString() : "";
+        return expanded;
     }
 
+    /// <summary>The error of a result longer than <paramref name="maxLength"/>.</summary>
+    internal static string TooLong(int maxLength) => $"the value is longer than {maxLength} characters after interpolation";
+
     /// <summary>Expands from <paramref name="position"/> to the end of <paramref name="text"/>, or to an unmatched <c>}</c> when <paramref name="stopAtBrace"/>.</summary>
-    private static bool TryExpand(string text, ref int position, IReadOnlyDictionary<string, string> variables, StringBuilder output, bool stopAtBrace, out string? error)
+    private static bool TryExpand(string text, ref int position, IReadOnlyDictionary<string, string> variables, StringBuilder output, bool stopAtBrace, int depth, out string? error)
     {
         error = null;
         while (position < text.Length)
@@ -81,7 +101,13 @@ internal static class ComposeInterpolation
             else if (next == '{')
             {
                 position += 2;
-                if (!TryExpandBraced(text, ref position, variables, output, out error))
+                if (depth == MaxNesting)
+                {
+                    error = $"invalid interpolation format: '${{' expressions are nested more than {MaxNesting} deep";
+                    return false;
+                }
+
+                if (!TryExpandBraced(text, ref position, variables, output, depth + 1, out error))
                 {
                     return false;
                 }
@@ -103,7 +129,7 @@ internal static class ComposeInterpolation
     }
 
     /// <summary>Expands <c>NAME[op word]}</c>, <paramref name="position"/> being just after <c>${</c>.</summary>
-    private static bool TryExpandBraced(string text, ref int position, IReadOnlyDictionary<string, string> variables, StringBuilder output, out string? error)
+    private static bool TryExpandBraced(string text, ref int position, IReadOnlyDictionary<string, string> variables, StringBuilder output, int depth, out string? error)
     {
         var start = position;
         if (position >= text.Length || !IsNameStart(text[position]))
@@ -150,8 +176,8 @@ internal static class ComposeInterpolation
         position++;
 
         // The word is expanded only when it is used, but always parsed to find the closing brace.
-        var word = new StringBuilder();
-        if (!TryExpand(text, ref position, variables, word, stopAtBrace: true, out error))
+        var word = new StringBuilder(0, output.MaxCapacity);
+        if (!TryExpand(text, ref position, variables, word, stopAtBrace: true, depth, out error))
         {
             return false;
         }

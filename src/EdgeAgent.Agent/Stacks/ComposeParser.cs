@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace EdgeAgent.Agent.Stacks;
@@ -15,6 +16,18 @@ internal sealed partial class ComposeParser
 {
     /// <summary>The largest compose file accepted (the peer controls it).</summary>
     public const int MaxYamlLength = 1024 * 1024;
+
+    /// <summary>The deepest nesting of mappings and lists accepted.</summary>
+    public const int MaxNestingDepth = 64;
+
+    /// <summary>The most nodes a compose file may have, counting what each alias refers to as a copy (billion laughs).</summary>
+    public const int MaxExpandedNodes = 1_000_000;
+
+    /// <summary>The most characters all values together may have, after aliases and interpolation.</summary>
+    public const int MaxValueCharacters = 16 * 1024 * 1024;
+
+    /// <summary>The most published ports (a range counts each port) in a compose file.</summary>
+    public const int MaxPublishedPorts = 2 * 65536;
 
     private static readonly string[] TopLevelKeys = ["version", "name", "services", "networks", "volumes"];
 
@@ -35,6 +48,8 @@ internal sealed partial class ComposeParser
 
     private readonly IReadOnlyDictionary<string, string> _variables;
     private readonly List<ComposeError> _errors = [];
+    private long _valueCharacters;
+    private int _publishedPorts;
 
     private ComposeParser(IReadOnlyDictionary<string, string> variables)
     {
@@ -71,6 +86,14 @@ internal sealed partial class ComposeParser
         var stream = new YamlStream();
         try
         {
+            // The representation model loads recursively and shares aliased nodes, and the merge
+            // keys are applied recursively here: both are checked on the event stream first.
+            if (CheckStructure(yaml) is { } structureError)
+            {
+                _errors.Add(structureError);
+                return null;
+            }
+
             stream.Load(new StringReader(yaml));
         }
         catch (YamlException ex)
@@ -159,6 +182,82 @@ internal sealed partial class ComposeParser
 
         Validate(project);
         return project;
+    }
+
+    /// <summary>
+    /// Walks the YAML events (without building nodes, so without recursion) and refuses nesting
+    /// deeper than <see cref="MaxNestingDepth"/>, an alias inside the node it refers to, and more
+    /// than <see cref="MaxExpandedNodes"/> nodes once every alias is counted as a copy.
+    /// </summary>
+    private static ComposeError? CheckStructure(string yaml)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var open = new List<(long Nodes, string? Anchor)>();
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (parser.MoveNext())
+        {
+            var current = parser.Current!;
+            long size;
+            switch (current)
+            {
+                case NodeEvent start and (SequenceStart or MappingStart):
+                    var anchor = start.Anchor.IsEmpty ? null : start.Anchor.Value;
+                    if (anchor is not null)
+                    {
+                        sizes.Remove(anchor); // until it ends, an alias of this name is inside it
+                    }
+
+                    open.Add((1, anchor));
+                    if (open.Count > MaxNestingDepth)
+                    {
+                        return new ComposeError((int)current.Start.Line, (int)current.Start.Column, $"the compose file nests mappings and lists more than {MaxNestingDepth} levels deep");
+                    }
+
+                    continue;
+                case SequenceEnd or MappingEnd:
+                    var ended = open[^1];
+                    open.RemoveAt(open.Count - 1);
+                    size = ended.Nodes;
+                    if (ended.Anchor is not null)
+                    {
+                        sizes[ended.Anchor] = size;
+                    }
+
+                    break;
+                case YamlDotNet.Core.Events.Scalar scalar:
+                    size = 1;
+                    if (!scalar.Anchor.IsEmpty)
+                    {
+                        sizes[scalar.Anchor.Value] = 1;
+                    }
+
+                    break;
+                case AnchorAlias alias when sizes.TryGetValue(alias.Value.Value, out var aliased):
+                    size = aliased;
+                    break;
+                case AnchorAlias alias when open.Any(o => o.Anchor == alias.Value.Value):
+                    return new ComposeError((int)current.Start.Line, (int)current.Start.Column, $"'*{alias.Value.Value}' is a recursive alias: it refers to a node that contains it");
+                case AnchorAlias:
+                    size = 1; // unknown: loading reports it
+                    break;
+                default:
+                    continue;
+            }
+
+            // A node is never larger than the document: a count over the limit anywhere is enough.
+            if (open.Count > 0)
+            {
+                size += open[^1].Nodes;
+                open[^1] = (size, open[^1].Anchor);
+            }
+
+            if (size > MaxExpandedNodes)
+            {
+                return new ComposeError((int)current.Start.Line, (int)current.Start.Column, $"the compose file expands to more than {MaxExpandedNodes} values through its aliases");
+            }
+        }
+
+        return null;
     }
 
     // ---- services ------------------------------------------------------------------------------
@@ -299,16 +398,19 @@ internal sealed partial class ComposeParser
             }
             else if (Scalar(item, at) is { } text)
             {
-                if (!TryParseShortPort(text, service.Ports, out var error))
+                var before = service.Ports.Count;
+                if (!TryParseShortPort(text, service.Ports, MaxPublishedPorts - _publishedPorts, out var error))
                 {
                     Error(item, $"invalid port '{text}' in '{at}': {error}");
                 }
+
+                _publishedPorts += service.Ports.Count - before;
             }
         }
     }
 
     /// <summary>Parses <c>[HOST_IP:][HOST_PORT[-END]:]CONTAINER_PORT[-END][/PROTOCOL]</c>; the host IP may be <c>[v6]</c>.</summary>
-    internal static bool TryParseShortPort(string text, List<ComposePort> ports, out string? error)
+    internal static bool TryParseShortPort(string text, List<ComposePort> ports, int room, out string? error)
     {
         error = null;
         var spec = text.Trim();
@@ -373,13 +475,20 @@ internal sealed partial class ComposeParser
                 return false;
         }
 
-        return TryAddPorts(containerPart, hostPart, hostIp, protocol, ports, out error);
+        return TryAddPorts(containerPart, hostPart, hostIp, protocol, ports, room, out error);
     }
 
-    private static bool TryAddPorts(string containerPart, string hostPart, string hostIp, string protocol, List<ComposePort> ports, out string? error)
+    /// <summary>Adds the ports of one entry; at most <paramref name="room"/> of them (a range counts each port).</summary>
+    private static bool TryAddPorts(string containerPart, string hostPart, string hostIp, string protocol, List<ComposePort> ports, int room, out string? error)
     {
         if (!TryParseRange(containerPart, out var containerStart, out var containerEnd, out error))
         {
+            return false;
+        }
+
+        if (containerEnd - containerStart + 1 > room)
+        {
+            error = $"too many published ports: a compose file may publish at most {MaxPublishedPorts} (a range counts each of its ports)";
             return false;
         }
 
@@ -498,9 +607,15 @@ internal sealed partial class ComposeParser
         {
             Error(map, $"invalid port in '{at}': 'target' must be one port, not '{target}'");
         }
-        else if (!TryAddPorts(target, published, hostIp, protocol, service.Ports, out var error))
+        else
         {
-            Error(map, $"invalid port in '{at}': {error}");
+            var before = service.Ports.Count;
+            if (!TryAddPorts(target, published, hostIp, protocol, service.Ports, MaxPublishedPorts - _publishedPorts, out var error))
+            {
+                Error(map, $"invalid port in '{at}': {error}");
+            }
+
+            _publishedPorts += service.Ports.Count - before;
         }
     }
 
@@ -1268,8 +1383,24 @@ internal sealed partial class ComposeParser
             return null;
         }
 
+        if (_valueCharacters > MaxValueCharacters)
+        {
+            return null; // reported once
+        }
+
+        // Aliases repeat values and variables can make them grow: all of them together are bounded.
         var raw = scalar.Value ?? "";
-        if (!ComposeInterpolation.TryInterpolate(raw, _variables, out var value, out var error))
+        var room = (int)(MaxValueCharacters - _valueCharacters);
+        var interpolated = ComposeInterpolation.TryInterpolate(raw, _variables, room, out var value, out var error);
+        _valueCharacters += interpolated ? value.Length : raw.Length;
+        if (_valueCharacters > MaxValueCharacters || (!interpolated && error == ComposeInterpolation.TooLong(room)))
+        {
+            _valueCharacters = MaxValueCharacters + 1L;
+            Error(node, $"the values of the compose file, with aliases repeated and variables interpolated, exceed {MaxValueCharacters} characters");
+            return null;
+        }
+
+        if (!interpolated)
         {
             Error(node, $"{error} (in '{at}')");
             return null;

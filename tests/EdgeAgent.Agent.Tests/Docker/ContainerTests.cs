@@ -208,6 +208,26 @@ public sealed class ContainerTests : DockerTestBase
         (await start.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.NotFound);
     }
 
+    // Ids and names go into the engine's URL path ("DELETE /containers/{id}"), where the HTTP
+    // client resolves "..": a container remove of "../volumes/x" removed the volume x, past the
+    // command's group (and the caller's authorization) and without a word.
+    [Theory]
+    [InlineData("../volumes/{0}")]
+    [InlineData("x/../../volumes/{0}")]
+    public async Task An_id_that_climbs_out_of_its_path_is_refused_and_changes_nothing(string id)
+    {
+        var volume = await CreateVolumeAsync();
+
+        var remove = async () => await Docker.Containers.RemoveAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, id, volume), cancellationToken: Ct);
+        var inspect = async () => await Docker.Volumes.InspectAsync("../volumes/" + volume, Ct);
+
+        var error = (await remove.Should().ThrowAsync<EdgeCommandException>()).Which;
+        error.Code.Should().Be(EdgeErrorCodes.InvalidArgument);
+        error.Message.Should().Contain("'..'");
+        (await inspect.Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.InvalidArgument);
+        (await Engine.Volumes.InspectAsync(volume, Ct)).Name.Should().Be(volume, "the volume is still there");
+    }
+
     [Fact]
     public async Task Empty_id_is_an_invalid_argument()
     {

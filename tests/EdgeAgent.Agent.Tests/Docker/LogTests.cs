@@ -42,6 +42,23 @@ public sealed class LogTests : DockerTestBase
         logs.Lines.Select(l => l.Text).Should().Equal(written, "after");
     }
 
+    /// <summary>
+    /// Lines of up to 64 KiB, up to 100,000 of them: the unary read held up to 6.4 GB of a
+    /// container's output in the agent before answering. Past 16 MiB of text it stops, as truncated.
+    /// </summary>
+    [Fact]
+    public async Task Unary_logs_stop_at_16_MiB_of_text_as_truncated()
+    {
+        var id = await CreateContainerAsync(["sh", "-c", "s=a; i=0; while [ $i -lt 15 ]; do s=$s$s; i=$((i+1)); done; i=0; while [ $i -lt 600 ]; do echo $s; i=$((i+1)); done"]);
+        await WaitForExitAsync(id);
+
+        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id, MaxLines = 100_000 }, Ct);
+
+        logs.Truncated.Should().BeTrue();
+        logs.Lines.Sum(l => (long)l.Text.Length).Should().BeLessThanOrEqualTo(ContainerLogsHandler.MaxTextCharacters);
+        logs.Lines.Should().HaveCountGreaterThan(400).And.OnlyContain(l => l.Text.Length == 32 * 1024);
+    }
+
     [Fact]
     public async Task Logs_of_one_stream_only()
     {

@@ -68,6 +68,23 @@ public sealed class ReadOnlyDockerApiFilterTests
         System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("message").GetString()!.Should().Contain(message);
     }
 
+    // The engine (Go's net/http) ends a line at a bare LF, so a bare LF (or CR) inside what looks
+    // like one header line, chunk line or trailer line can end the request early for the engine and
+    // start a second one the filter never saw. Checked against a real engine: "X: a\n\nGET /version"
+    // inside one header line is answered as two requests.
+    [Theory]
+    [InlineData("GET /_ping HTTP/1.1\r\nX: a\n\nPOST /v1.41/containers/create HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")]
+    [InlineData("GET /_ping HTTP/1.1\nPOST /v1.41/containers/create HTTP/1.1\r\n\r\n")]
+    [InlineData("GET /_ping HTTP/1.1\r\nX: a\r\r\nPOST /x HTTP/1.1\r\n\r\n")]
+    [InlineData("GET /_ping HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0;\n\nPOST /v1.41/containers/create HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}\r\n\r\n")]
+    [InlineData("GET /_ping HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: a\n\nPOST /v1.41/containers/create HTTP/1.1\r\n\r\n")]
+    public async Task A_bare_CR_or_LF_in_a_request_is_refused_and_nothing_of_it_passes(string request)
+    {
+        var (forwarded, refusal) = await RunAsync(Get + request);
+        forwarded.Should().NotContain("POST", "what follows a bare CR or LF never reaches the engine");
+        refusal.Should().StartWith("HTTP/1.1 400 Bad Request").And.Contain("bare CR or LF");
+    }
+
     [Fact]
     public async Task A_write_refusal_names_the_read_only_setting()
     {

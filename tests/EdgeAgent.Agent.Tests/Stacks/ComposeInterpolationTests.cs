@@ -82,6 +82,26 @@ public sealed class ComposeInterpolationTests
     }
 
     [Fact]
+    public void DeeplyNestedDefaultsAreAnErrorNotAStackOverflow()
+    {
+        var text = string.Concat(Enumerable.Repeat("${UNSET:-", 200_000)) + "x" + new string('}', 200_000);
+
+        ComposeInterpolation.TryInterpolate(text, Variables, out _, out var error).Should().BeFalse();
+        error.Should().Contain("nested more than");
+        ComposeInterpolation.TryInterpolate(string.Concat(Enumerable.Repeat("${UNSET:-", 10)) + "x" + new string('}', 10), Variables, out var result, out _).Should().BeTrue();
+        result.Should().Be("x");
+    }
+
+    [Fact]
+    public void TheResultIsCappedAtTheGivenLength()
+    {
+        ComposeInterpolation.TryInterpolate("$NAME$NAME$NAME", Variables, 8, out _, out var error).Should().BeFalse();
+        error.Should().Contain("longer than 8 characters");
+        ComposeInterpolation.TryInterpolate("$NAME$NAME", Variables, 6, out var result, out _).Should().BeTrue();
+        result.Should().Be("webweb");
+    }
+
+    [Fact]
     public void TheAgentsEnvironmentIsNeverUsed()
     {
         Environment.GetEnvironmentVariable("PATH").Should().NotBeNullOrEmpty();

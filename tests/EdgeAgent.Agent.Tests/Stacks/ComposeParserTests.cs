@@ -387,6 +387,73 @@ public sealed class ComposeParserTests
         Errors(new string('#', ComposeParser.MaxYamlLength + 1)).Should().ContainSingle().Which.Message.Should().Contain("larger than");
     }
 
+    // A compose file comes from the control plane: each of these used to crash the agent with a
+    // stack overflow (which no catch can stop) or make it work for minutes and gigabytes.
+    public static TheoryData<string, string> HostileStructures()
+    {
+        const string Service = "services:\n  a:\n    image: x\n    labels: ";
+        var fanOut = new System.Text.StringBuilder("x-a:\n  a0: &a0 {image: x}\n");
+        for (var i = 1; i <= 8; i++)
+        {
+            fanOut.Append($"  a{i}: &a{i} {{<<: [{string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))}]}}\n");
+        }
+
+        fanOut.Append("services:\n  s:\n    <<: *a8\n");
+        return new()
+        {
+            { Service + new string('[', 300_000) + new string(']', 300_000) + "\n", "levels deep" },
+            { Service + string.Concat(Enumerable.Repeat("{a: ", 100_000)) + "b" + new string('}', 100_000) + "\n", "levels deep" },
+            { "services:\n  s: &s\n    image: x\n    <<: *s\n", "recursive alias" },
+            { "services:\n  s:\n    image: x\n    labels: &l [a, *l]\n", "recursive alias" },
+            { fanOut.ToString(), "through its aliases" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileStructures))]
+    public void HostileNestingAndAliasingAreRefusedBeforeTheyCostAnything(string yaml, string message)
+    {
+        Errors(yaml).Should().ContainSingle().Which.Message.Should().Contain(message);
+    }
+
+    [Fact]
+    public void ModerateAliasingAndNestingStillParse()
+    {
+        var project = Parse("""
+            x-base: &base
+              image: x
+              labels: {a: "1"}
+            x-env: &env [A=1, B=2]
+            services:
+              one: { <<: *base, environment: *env }
+              two: { <<: [*base], environment: *env, healthcheck: { test: [CMD, "true"] } }
+            """);
+
+        project.Services.Select(s => s.Labels["a"]).Should().Equal("1", "1");
+        project.Services[1].Environment.Should().ContainKey("B");
+    }
+
+    [Fact]
+    public void PublishedPortsAreBounded()
+    {
+        // Each line is one port range; 20,000 of them would have been 1.3 billion port objects.
+        var yaml = "services:\n  a:\n    image: x\n    ports:\n" + string.Concat(Enumerable.Repeat("      - 1-65535\n", 3));
+
+        Errors(yaml).Should().ContainSingle().Which.Message.Should().Contain("too many published ports");
+        Parse("services:\n  a:\n    image: x\n    ports: [\"1-65535\", \"1-65535/udp\"]\n").Services[0].Ports.Should().HaveCount(131_070);
+    }
+
+    [Fact]
+    public void InterpolationCannotBlowUpTheFile()
+    {
+        // 1 MiB of variable, referenced 64 times in one value that 32 services share: 2 G characters.
+        var variables = new Dictionary<string, string> { ["A"] = new string('a', 1024 * 1024) };
+        var yaml = "x-env: &env {X: " + string.Concat(Enumerable.Repeat("$A", 64)) + "}\nservices:\n"
+            + string.Concat(Enumerable.Range(0, 32).Select(i => $"  s{i}: {{image: x, environment: *env}}\n"));
+
+        Errors(yaml, variables).Should().ContainSingle().Which.Message.Should().Contain("exceed 16777216 characters");
+    }
+
     [Theory]
     [InlineData("10s", 10_000)]
     [InlineData("1m30s", 90_000)]

@@ -134,6 +134,6 @@ public sealed class ContainerLogs
     /// <summary>The lines, oldest first.</summary>
     [Key(0)] public IReadOnlyList<LogLine> Lines { get; set; } = [];
 
-    /// <summary>True when more lines existed than <see cref="ContainerLogsRequest.MaxLines"/>; the newest were dropped.</summary>
+    /// <summary>True when more lines existed than <see cref="ContainerLogsRequest.MaxLines"/>, or than fit in the agent's 16 M characters; the newest were dropped.</summary>
     [Key(1)] public bool Truncated { get; set; }
 }

@@ -219,7 +219,7 @@ public sealed class ContainerTests : DockerTestBase
         var volume = await CreateVolumeAsync();
 
         var remove = async () => await Docker.Containers.RemoveAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, id, volume), cancellationToken: Ct);
-        var inspect = async () => await Docker.Volumes.InspectAsync("../volumes/" + volume, Ct);
+        var inspect = async () => await Docker.Volumes.InspectAsync("../volumes/" + volume, cancellationToken: Ct);
 
         var error = (await remove.Should().ThrowAsync<EdgeCommandException>()).Which;
         error.Code.Should().Be(EdgeErrorCodes.InvalidArgument);

@@ -52,7 +52,7 @@ public sealed class LogTests : DockerTestBase
         var id = await CreateContainerAsync(["sh", "-c", "s=a; i=0; while [ $i -lt 15 ]; do s=$s$s; i=$((i+1)); done; i=0; while [ $i -lt 600 ]; do echo $s; i=$((i+1)); done"]);
         await WaitForExitAsync(id);
 
-        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id, MaxLines = 100_000 }, Ct);
+        var logs = await Docker.Containers.GetLogsAsync(new() { Id = id, MaxLines = 100_000 }, cancellationToken: Ct);
 
         logs.Truncated.Should().BeTrue();
         logs.Lines.Sum(l => (long)l.Text.Length).Should().BeLessThanOrEqualTo(ContainerLogsHandler.MaxTextCharacters);

@@ -13,7 +13,7 @@ namespace EdgeAgent.Agent.Forwarding;
 /// <c>Policy:DockerApiPassthrough</c> (Off refuses; ReadOnly passes only GET and HEAD requests;
 /// Full passes everything, which is root on the host).
 /// </summary>
-internal sealed class DockerApiForwardHandler(IOptions<EdgeAgentOptions> options, TimeProvider time, ILogger<DockerApiForwardHandler> logger)
+internal sealed class DockerApiForwardHandler(IOptions<EdgeAgentOptions> options, IOptions<DockerEngineOptions> engine, TimeProvider time, ILogger<DockerApiForwardHandler> logger)
     : EdgeDuplexCommandHandler<DockerApiForwardRequest>
 {
     private const string DefaultEndpoint = "unix:///var/run/docker.sock";
@@ -21,6 +21,9 @@ internal sealed class DockerApiForwardHandler(IOptions<EdgeAgentOptions> options
     public override string Name => EdgeForwardingCommands.DockerApi;
 
     public override string Group => EdgeCommandGroups.Forwarding;
+
+    /// <summary>The engine the passthrough reaches: the one the Docker operations use (<c>AddDocker</c>), else the agent's <see cref="EdgeAgentOptions.DockerEndpoint"/>.</summary>
+    internal string Endpoint => ResolveEndpoint(engine.Value.Endpoint ?? options.Value.DockerEndpoint);
 
     public override async ValueTask HandleAsync(DockerApiForwardRequest request, EdgeCommandContext context)
     {
@@ -39,7 +42,7 @@ internal sealed class DockerApiForwardHandler(IOptions<EdgeAgentOptions> options
             throw new EdgeCommandException(EdgeErrorCodes.InvalidArgument, "The connect timeout must be at least 0 ms.");
         }
 
-        var endpoint = ResolveEndpoint(value.DockerEndpoint);
+        var endpoint = Endpoint;
         var timeout = request.ConnectTimeoutMs > 0 ? TimeSpan.FromMilliseconds(request.ConnectTimeoutMs) : TcpForwardHandler.DefaultConnectTimeout;
         var socket = await ConnectAsync(endpoint, timeout, context.CancellationToken);
         ForwardingLog.DockerPassthroughOpened(logger, mode, endpoint);

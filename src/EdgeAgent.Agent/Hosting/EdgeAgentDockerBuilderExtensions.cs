@@ -36,6 +36,18 @@ public static class EdgeAgentDockerBuilderExtensions
         return builder;
     }
 
+    /// <summary>Adds the Docker operations (see <see cref="AddDocker(IEdgeAgentBuilder)"/>) and sets the engine connection's options.</summary>
+    /// <param name="builder">The agent builder.</param>
+    /// <param name="configure">Sets the engine options: request timeout, the volume browser's helper image, the endpoint (by default <see cref="EdgeAgentOptions.DockerEndpoint"/>).</param>
+    /// <returns>The builder.</returns>
+    public static IEdgeAgentBuilder AddDocker(this IEdgeAgentBuilder builder, Action<DockerEngineOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.AddDocker();
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
     /// <summary>The engine connection shared by the Docker operations and the stacks.</summary>
     internal static void AddDockerEngine(IServiceCollection services)
     {

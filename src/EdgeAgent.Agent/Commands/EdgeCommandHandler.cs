@@ -62,8 +62,15 @@ public abstract class EdgeCommandHandler<TRequest, TResponse> : EdgeCommandHandl
         public override async ValueTask<byte[]> InvokeUnaryAsync(CommandCall call)
         {
             var request = ContractSerializer.Deserialize<TRequest>(call.Payload);
-            var response = await handler.HandleAsync(request, new EdgeCommandContext(call, services));
-            return ContractSerializer.Serialize(response);
+            var context = new EdgeCommandContext(call, services);
+            try
+            {
+                return ContractSerializer.Serialize(await handler.HandleAsync(request, context));
+            }
+            finally
+            {
+                await context.EndAsync();
+            }
         }
     }
 }
@@ -91,9 +98,16 @@ public abstract class EdgeStreamingCommandHandler<TRequest, TItem> : EdgeCommand
         {
             var request = ContractSerializer.Deserialize<TRequest>(call.Payload);
             var context = new EdgeCommandContext(call, services);
-            await foreach (var item in handler.HandleAsync(request, context).WithCancellation(call.CancellationToken))
+            try
             {
-                await call.WriteItemAsync(ContractSerializer.Serialize(item));
+                await foreach (var item in handler.HandleAsync(request, context).WithCancellation(call.CancellationToken))
+                {
+                    await call.WriteItemAsync(ContractSerializer.Serialize(item));
+                }
+            }
+            finally
+            {
+                await context.EndAsync();
             }
         }
     }
@@ -120,7 +134,15 @@ public abstract class EdgeDuplexCommandHandler<TRequest> : EdgeCommandHandler
         public override async ValueTask InvokeDuplexAsync(CommandCall call)
         {
             var request = ContractSerializer.Deserialize<TRequest>(call.Payload);
-            await handler.HandleAsync(request, new EdgeCommandContext(call, services) { IsDuplex = true });
+            var context = new EdgeCommandContext(call, services) { IsDuplex = true };
+            try
+            {
+                await handler.HandleAsync(request, context);
+            }
+            finally
+            {
+                await context.EndAsync();
+            }
         }
     }
 }

@@ -18,6 +18,30 @@ public sealed class AgentConnectionTests
     };
 
     [Fact]
+    public async Task A_handlers_context_Services_is_one_scope_per_command_disposed_when_the_command_ends()
+    {
+        await using var controlPlane = await TestControlPlane.StartAsync();
+        var token = await controlPlane.EnrollAsync("scope-1");
+        var ledger = new PerCommandLedger();
+        await using var agent = await TestAgent.StartAsync(controlPlane.BaseUrl, token, build: builder =>
+        {
+            builder.Services.AddSingleton(ledger);
+            builder.Services.AddScoped<PerCommandService>();
+            builder.AddCommandHandler<ScopeHandler>();
+        });
+        var handle = controlPlane.Agents["scope-1"];
+
+        var first = await handle.InvokeAsync<EchoRequest, EchoResponse>("test.scope", new EchoRequest());
+        var second = await handle.InvokeAsync<EchoRequest, EchoResponse>("test.scope", new EchoRequest());
+
+        // One instance within a command, a new one for the next, each disposed when its command ended.
+        first.Text.Should().Be($"{first.Execution}/{first.Execution}");
+        second.Text.Should().Be($"{second.Execution}/{second.Execution}");
+        second.Execution.Should().NotBe(first.Execution);
+        ledger.Disposed.Should().Contain([(int)first.Execution, (int)second.Execution]);
+    }
+
+    [Fact]
     public async Task Agent_connects_and_registry_shows_it_connected_with_info_then_disconnected_after_stop()
     {
         await using var controlPlane = await TestControlPlane.StartAsync();

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using EdgeAgent.Agent;
 using EdgeAgent.Protocol;
 using MessagePack;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeAgent.FunctionalTests.Agents;
 
@@ -79,4 +80,46 @@ public sealed class FailingHandler : EdgeCommandHandler<EchoRequest, EchoRespons
         "typed" => throw new EdgeCommandException(EdgeErrorCodes.Conflict, "The thing is busy."),
         _ => throw new InvalidOperationException("secret internal detail"),
     };
+}
+
+/// <summary>A scoped service that counts its instances and disposals.</summary>
+public sealed class PerCommandService : IAsyncDisposable
+{
+    private static int s_created;
+
+    public PerCommandService(PerCommandLedger ledger)
+    {
+        Ledger = ledger;
+        Number = Interlocked.Increment(ref s_created);
+    }
+
+    public PerCommandLedger Ledger { get; }
+
+    public int Number { get; }
+
+    public ValueTask DisposeAsync()
+    {
+        Ledger.Disposed.Add(Number);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>What the scoped service saw, shared with the test.</summary>
+public sealed class PerCommandLedger
+{
+    public System.Collections.Concurrent.ConcurrentBag<int> Disposed { get; } = [];
+}
+
+/// <summary><c>test.scope</c>: resolves the scoped service twice and answers its instance numbers.</summary>
+public sealed class ScopeHandler : EdgeCommandHandler<EchoRequest, EchoResponse>
+{
+    public override string Name => "test.scope";
+
+    public override ValueTask<EchoResponse> HandleAsync(EchoRequest request, EdgeCommandContext context)
+    {
+        var first = context.Services.GetRequiredService<PerCommandService>();
+        var second = context.Services.GetRequiredService<PerCommandService>();
+        first.Ledger.Disposed.Should().NotContain(first.Number, "the scope lives while the command runs");
+        return ValueTask.FromResult(new EchoResponse { Text = $"{first.Number}/{second.Number}", Execution = first.Number });
+    }
 }

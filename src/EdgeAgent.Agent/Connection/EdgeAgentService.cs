@@ -454,24 +454,12 @@ internal sealed partial class EdgeAgentService : BackgroundService, IEdgeAgentCo
             }
         }
 
-        var handlers = StateChanged;
-        if (handlers is null)
-        {
-            return;
-        }
-
         // A handler that throws is logged; it neither stops the agent nor keeps the others from running.
-        var args = new EdgeAgentStateChangedEventArgs(previous, state, reason);
-        foreach (var handler in handlers.GetInvocationList())
+        if (StateChanged is { } handlers)
         {
-            try
-            {
-                ((EventHandler<EdgeAgentStateChangedEventArgs>)handler)(this, args);
-            }
-            catch (Exception ex)
-            {
-                AgentLog.StateHandlerFailed(_logger, previous, state, ex);
-            }
+            Protocol.Internal.EventRaiser.Raise(
+                handlers, this, new EdgeAgentStateChangedEventArgs(previous, state, reason), (Logger: _logger, Previous: previous, Current: state),
+                static (ex, s) => AgentLog.StateHandlerFailed(s.Logger, s.Previous, s.Current, ex));
         }
     }
 

@@ -76,25 +76,8 @@ internal sealed class AgentRegistry(IEdgeAgentStore store, IOptions<EdgeControlP
     }
 
     /// <summary>Runs every handler; one that throws is logged and does not stop the others or the caller.</summary>
-    private void Raise(EventHandler<EdgeAgentEventArgs>? handlers, string name, EdgeAgentEventArgs args)
-    {
-        if (handlers is null)
-        {
-            return;
-        }
-
-        foreach (var handler in handlers.GetInvocationList())
-        {
-            try
-            {
-                ((EventHandler<EdgeAgentEventArgs>)handler)(this, args);
-            }
-            catch (Exception ex)
-            {
-                ControlPlaneLog.RegistryHandlerFailed(_logger, name, args.AgentId, ex);
-            }
-        }
-    }
+    private void Raise(EventHandler<EdgeAgentEventArgs>? handlers, string name, EdgeAgentEventArgs args) =>
+        Protocol.Internal.EventRaiser.Raise(handlers, this, args, (Logger: _logger, Name: name, args.AgentId), static (ex, s) => ControlPlaneLog.RegistryHandlerFailed(s.Logger, s.Name, s.AgentId, ex));
 
     /// <summary>Refuses the agent's sessions from now on (see <see cref="Attach"/>); the caller then closes its live one.</summary>
     public void MarkRevoked(string agentId)

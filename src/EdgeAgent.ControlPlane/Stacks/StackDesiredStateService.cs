@@ -5,6 +5,7 @@ using EdgeAgent.ControlPlane.Registry;
 using EdgeAgent.Protocol;
 using EdgeAgent.Protocol.Contracts.Stacks;
 using EdgeAgent.Protocol.Docker;
+using EdgeAgent.Protocol.Internal;
 using EdgeAgent.Protocol.Rpc;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -405,26 +406,8 @@ internal sealed partial class StackDesiredStateService(
     }
 
     /// <summary>Runs every handler of <see cref="StateChanged"/>; one that throws is logged and keeps neither the others nor the waiters from their state.</summary>
-    private void Raise(EdgeStackState state)
-    {
-        var handlers = StateChanged;
-        if (handlers is null)
-        {
-            return;
-        }
-
-        foreach (var handler in handlers.GetInvocationList())
-        {
-            try
-            {
-                ((EventHandler<EdgeStackState>)handler)(this, state);
-            }
-            catch (Exception ex)
-            {
-                StackLog.StateHandlerFailed(logger, state.AgentId, state.ProjectName, ex);
-            }
-        }
-    }
+    private void Raise(EdgeStackState state) =>
+        EventRaiser.Raise(StateChanged, this, state, (Logger: logger, State: state), static (ex, s) => StackLog.StateHandlerFailed(s.Logger, s.State.AgentId, s.State.ProjectName, ex));
 
     /// <summary>Who asked for a change: a principal, or null for the control plane itself (not the trusted reconciliation).</summary>
     private sealed record Caller(ClaimsPrincipal? Principal);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 // An edge agent: connects outbound to the control plane named by CONTROL_PLANE_URL with the
 // credential in AGENT_TOKEN, runs the commands it receives against the local Docker engine, and
@@ -30,4 +31,34 @@ builder.Services.AddEdgeAgent() // binds the EdgeAgent section of the configurat
     .AddDocker()
     .AddStacks();
 
-await builder.Build().RunAsync();
+using var host = builder.Build();
+try
+{
+    // The options are validated (as the host would at start) before the host runs, so a
+    // configuration error is reported once, as the list of what is wrong, with exit code 1
+    // instead of a host failure log plus an unhandled exception (SIGABRT, exit code 134).
+    host.Services.GetService<IStartupValidator>()?.Validate();
+    await host.RunAsync();
+    return 0;
+}
+catch (OptionsValidationException ex)
+{
+    return ConfigurationError([ex]);
+}
+catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+{
+    // More than one options type failed validation.
+    return ConfigurationError(ex.InnerExceptions.Cast<OptionsValidationException>());
+}
+
+static int ConfigurationError(IEnumerable<OptionsValidationException> errors)
+{
+    Console.Error.WriteLine("edgeagent: the configuration is not valid:");
+    foreach (var failure in errors.SelectMany(e => e.Failures))
+    {
+        Console.Error.WriteLine($"  - {failure}");
+    }
+
+    Console.Error.WriteLine("Settings come from appsettings.json (section EdgeAgent), environment variables (CONTROL_PLANE_URL, AGENT_TOKEN, LOG_LEVEL, EdgeAgent__<Name>) and the command line.");
+    return 1;
+}

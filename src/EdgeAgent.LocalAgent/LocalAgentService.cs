@@ -24,6 +24,7 @@ internal sealed class LocalAgentService(
     IEngineVersionProvider engine,
     IEdgeAgentStore store,
     AgentEndpoint endpoint,
+    IEnumerable<IAgentSessionObserver> observers,
     TimeProvider time,
     ILoggerFactory loggers) : BackgroundService
 {
@@ -44,12 +45,28 @@ internal sealed class LocalAgentService(
                 var (session, _) = await TunnelSession.ConnectAsync(agentSide, request, new SessionOptions(), commands.Dispatcher.HandleChannelAsync, time, loggers.CreateLogger("EdgeAgent.LocalAgent.Session"), stoppingToken);
                 await using (session)
                 {
-                    var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    await using (stoppingToken.Register(() => stopped.TrySetResult()))
+                    // As a remote agent does: status snapshots (AddDocker) start with the session.
+                    foreach (var observer in observers)
                     {
-                        if (await Task.WhenAny(session.Completion, stopped.Task) == stopped.Task)
+                        observer.OnConnected(session);
+                    }
+
+                    try
+                    {
+                        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        await using (stoppingToken.Register(() => stopped.TrySetResult()))
                         {
-                            await session.CloseAsync(ProtocolErrorCode.Shutdown, "The control plane is stopping.", agentOptions.Value.ShutdownTimeout);
+                            if (await Task.WhenAny(session.Completion, stopped.Task) == stopped.Task)
+                            {
+                                await session.CloseAsync(ProtocolErrorCode.Shutdown, "The control plane is stopping.", agentOptions.Value.ShutdownTimeout);
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        foreach (var observer in observers)
+                        {
+                            observer.OnDisconnected();
                         }
                     }
                 }

@@ -1,5 +1,6 @@
 using EdgeAgent.ControlPlane;
 using EdgeAgent.FunctionalTests.Agents;
+using EdgeAgent.Testing.Docker;
 using EdgeAgent.Testing.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -29,5 +30,31 @@ public sealed class LocalAgentTests
         response.Text.Should().Be("local");
         counter.Total.Should().Be(1);
         (await controlPlane.Registry.GetAgentsAsync()).Select(a => a.Id).Should().Contain("self");
+    }
+
+    [Fact]
+    [Trait("Category", "Docker")]
+    public async Task The_local_agent_with_Docker_operations_sends_status_snapshots_like_a_remote_one()
+    {
+        using var docker = await DockerTestEnvironment.RequireAsync();
+        await using var controlPlane = await TestControlPlane.StartAsync(configure: cp =>
+            cp.AddLocalAgent(o =>
+            {
+                o.AgentId = "self-docker";
+                o.StateDirectory = Path.Combine(Path.GetTempPath(), "edgeagent-tests", Guid.NewGuid().ToString("N"));
+            }).AddDocker());
+
+        await controlPlane.WaitForStateAsync("self-docker", EdgeAgentConnectionState.Connected);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        Protocol.Contracts.Docker.AgentSnapshot? snapshot = null;
+        while (snapshot is null && DateTime.UtcNow < deadline)
+        {
+            snapshot = (await controlPlane.Registry.GetAgentAsync("self-docker"))?.Snapshot;
+            await Task.Delay(50);
+        }
+
+        snapshot.Should().NotBeNull("the local agent reports its engine as a remote agent does");
+        snapshot!.EngineReachable.Should().BeTrue();
+        snapshot.Host.Hostname.Should().NotBeEmpty();
     }
 }

@@ -33,7 +33,7 @@ public sealed class SampleSmokeTests
         {
             ["ASPNETCORE_URLS"] = baseUrl,
             ["OPERATOR_API_KEY"] = "sample-operator-key",
-            ["PublicUrl"] = baseUrl,
+            ["EdgeControlPlane__PublicUrl"] = baseUrl,
             ["ConnectionStrings__EdgeAgent"] = $"Data Source={Path.Combine(data, "cp.db")}",
         });
         using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };

@@ -341,24 +341,25 @@ internal sealed class StackManager
 
             await _docker.Containers.StartContainerAsync(createdId, new ContainerStartParameters(), cancellationToken);
         }
-        catch (Exception ex) when (ex is DockerApiException or OperationCanceledException)
+        catch
         {
-            // Put the previous container back as it was.
+            // Whatever failed (the engine's refusal, a cancellation, a lost connection to the
+            // engine): put the previous container back as it was, as far as the engine answers.
             if (createdId is not null)
             {
-                await TryAsync(() => _docker.Containers.RemoveContainerAsync(createdId, new ContainerRemoveParameters { Force = true }, CancellationToken.None));
+                await TryRollbackAsync(() => _docker.Containers.RemoveContainerAsync(createdId, new ContainerRemoveParameters { Force = true }, CancellationToken.None));
             }
 
             if (old is not null)
             {
                 if (oldName == spec.Name)
                 {
-                    await TryAsync(() => _docker.Containers.RenameContainerAsync(old.ID, new ContainerRenameParameters { NewName = oldName }, CancellationToken.None));
+                    await TryRollbackAsync(() => _docker.Containers.RenameContainerAsync(old.ID, new ContainerRenameParameters { NewName = oldName }, CancellationToken.None));
                 }
 
                 if (oldRunning)
                 {
-                    await TryAsync(() => _docker.Containers.StartContainerAsync(old.ID, new ContainerStartParameters(), CancellationToken.None));
+                    await TryRollbackAsync(() => _docker.Containers.StartContainerAsync(old.ID, new ContainerStartParameters(), CancellationToken.None));
                 }
             }
 
@@ -744,6 +745,18 @@ internal sealed class StackManager
             await task;
         }
         catch (DockerApiException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+        }
+    }
+
+    /// <summary>One step of putting things back: the original failure is what the caller hears, so this step's own is dropped.</summary>
+    private static async Task TryRollbackAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or TimeoutException or OperationCanceledException)
         {
         }
     }

@@ -1,3 +1,4 @@
+using EdgeAgent.Agent.Stacks;
 using EdgeAgent.Protocol;
 using EdgeAgent.Protocol.Contracts.Stacks;
 
@@ -137,6 +138,88 @@ public sealed class StackDeployTests : StackDockerTestBase
         var fixedStatus = await DeployAsync(Request(project, TwoServiceStack(workerMessage: "fixed"), "3", port));
         fixedStatus.IsConverged.Should().BeTrue(fixedStatus.LastError);
         fixedStatus.Services.Single(s => s.Name == "web").ContainerIds.Should().Equal(ids["web"]);
+    }
+
+    [Fact]
+    public async Task An_engine_connection_lost_while_replacing_a_container_puts_the_previous_one_back()
+    {
+        var project = NewProject();
+        var port = FreePort();
+        var first = await DeployAsync(Request(project, TwoServiceStack(), "1", port));
+        first.IsConverged.Should().BeTrue(first.LastError);
+        var oldWorker = first.Services.Single(s => s.Name == "worker").ContainerIds.Single();
+
+        // The connection to the engine drops as the new worker is started (after the old one was
+        // stopped and renamed); the engine itself is fine, so putting things back can work.
+        var faults = new LostConnectionOnce(oldWorker);
+        var manager = new StackManager(FaultyDocker.Wrap(Docker, faults), new StackStateStore(StateDirectory), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeSpan.FromSeconds(60));
+        (await FluentActions.Awaiting(() => manager.DeployAsync(Request(project, TwoServiceStack(workerMessage: "changed"), "2", port), Ct))
+            .Should().ThrowAsync<EdgeCommandException>()).Which.Code.Should().Be(EdgeErrorCodes.Unavailable);
+        faults.Tripped.Should().BeTrue();
+
+        var old = await Docker.Containers.InspectContainerAsync(oldWorker, Ct);
+        old.State!.Running.Should().BeTrue("the previous worker runs again");
+        old.Name.Should().Be($"/{project}-worker-1", "and has its name back");
+        (await ContainersAsync(project)).Should().HaveCount(2, "the half-made replacement is gone");
+    }
+
+    /// <summary>Fails the first start of a container other than the given one with a lost connection.</summary>
+    private sealed class LostConnectionOnce(string spared)
+    {
+        public bool Tripped { get; private set; }
+
+        public bool ShouldFail(string id)
+        {
+            if (Tripped || id == spared)
+            {
+                return false;
+            }
+
+            Tripped = true;
+            return true;
+        }
+    }
+
+    /// <summary>An engine client that passes every call through, except a container start the faults pick.</summary>
+    private class FaultyDocker : System.Reflection.DispatchProxy
+    {
+        private object _target = null!;
+        private LostConnectionOnce _faults = null!;
+
+        public static global::Docker.DotNet.IDockerClient Wrap(global::Docker.DotNet.IDockerClient client, LostConnectionOnce faults)
+        {
+            var containers = Create<global::Docker.DotNet.IContainerOperations, FaultyDocker>();
+            ((FaultyDocker)(object)containers)._target = client.Containers;
+            ((FaultyDocker)(object)containers)._faults = faults;
+            var wrapped = Create<global::Docker.DotNet.IDockerClient, FaultyDocker>();
+            ((FaultyDocker)(object)wrapped)._target = new ClientWithContainers(client, containers);
+            return wrapped;
+        }
+
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args)
+        {
+            if (targetMethod!.Name == nameof(global::Docker.DotNet.IContainerOperations.StartContainerAsync) && args![0] is string id && _faults.ShouldFail(id))
+            {
+                var lost = new IOException("The connection to the engine was lost.");
+                return targetMethod.ReturnType == typeof(Task<bool>) ? Task.FromException<bool>(lost) : Task.FromException(lost);
+            }
+
+            if (_target is ClientWithContainers client)
+            {
+                return targetMethod.Name == "get_Containers" ? client.Containers : targetMethod.Invoke(client.Inner, args);
+            }
+
+            try
+            {
+                return targetMethod.Invoke(_target, args);
+            }
+            catch (System.Reflection.TargetInvocationException ex) when (ex.InnerException is not null)
+            {
+                throw ex.InnerException;
+            }
+        }
+
+        private sealed record ClientWithContainers(global::Docker.DotNet.IDockerClient Inner, global::Docker.DotNet.IContainerOperations Containers);
     }
 
     [Theory]

@@ -15,6 +15,14 @@ internal static class ContractSerializer
     /// <summary>The deepest object graph a payload may have.</summary>
     public const int MaxDepth = 64;
 
+    /// <summary>
+    /// The most arrays and maps one payload may hold. Each becomes an object, and an empty one (one
+    /// byte) can cost a few hundred bytes of heap (a contract's default members): without a bound,
+    /// a message of 64 MiB of empty arrays would allocate over 10 GB. 2^20 keeps that to a few
+    /// hundred MB at most, far above what real answers hold.
+    /// </summary>
+    public const int DefaultMaxContainers = 1 << 20;
+
     /// <summary>A serialisation buffer larger than this is not kept for the next call.</summary>
     private const int MaxRetainedBuffer = 64 * 1024;
 
@@ -56,19 +64,26 @@ internal static class ContractSerializer
 
     /// <summary>Deserialises untrusted bytes.</summary>
     /// <exception cref="EdgeCommandException">The bytes are not a valid <typeparamref name="T"/> (code <c>invalid_argument</c>).</exception>
-    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes)
+    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes) => Deserialize<T>(bytes, DefaultMaxContainers);
+
+    /// <summary>Deserialises untrusted bytes holding at most <paramref name="maxContainers"/> arrays and maps.</summary>
+    /// <exception cref="EdgeCommandException">The bytes are not a valid <typeparamref name="T"/>, or hold more arrays and maps (code <c>invalid_argument</c>).</exception>
+    public static T Deserialize<T>(ReadOnlyMemory<byte> bytes, int maxContainers)
     {
         try
         {
-            CheckDepth(new ReadOnlySequence<byte>(bytes));
+            CheckShape(new ReadOnlySequence<byte>(bytes), maxContainers);
             var reader = new MessagePackReader(bytes);
             return Read<T>(ref reader);
         }
         catch (Exception ex) when (ex is MessagePackSerializationException or InsufficientExecutionStackException or EndOfStreamException)
         {
-            throw new EdgeCommandException(EdgeErrorCodes.InvalidArgument, $"The payload is not a valid {typeof(T).Name}.", ex);
+            throw Invalid<T>(ex);
         }
     }
+
+    private static EdgeCommandException Invalid<T>(Exception ex) =>
+        new(EdgeErrorCodes.InvalidArgument, ex is PayloadShapeException ? $"The payload is not a valid {typeof(T).Name}: {ex.Message}" : $"The payload is not a valid {typeof(T).Name}.", ex);
 
     /// <summary>
     /// Deserialises the answer the peer sent back. A malformed answer is the peer's fault, not the
@@ -83,7 +98,8 @@ internal static class ContractSerializer
         }
         catch (EdgeCommandException ex)
         {
-            throw new EdgeCommandException(EdgeErrorCodes.Internal, $"Command '{command}' answered with data that is not a valid {typeof(T).Name}.", ex);
+            var detail = ex.InnerException is PayloadShapeException shape ? ": " + shape.Message : ".";
+            throw new EdgeCommandException(EdgeErrorCodes.Internal, $"Command '{command}' answered with data that is not a valid {typeof(T).Name}{detail}", ex);
         }
     }
 
@@ -91,13 +107,13 @@ internal static class ContractSerializer
     {
         try
         {
-            CheckDepth(bytes);
+            CheckShape(bytes, DefaultMaxContainers);
             var reader = new MessagePackReader(bytes);
             return Read<T>(ref reader);
         }
         catch (Exception ex) when (ex is MessagePackSerializationException or InsufficientExecutionStackException or EndOfStreamException)
         {
-            throw new EdgeCommandException(EdgeErrorCodes.InvalidArgument, $"The payload is not a valid {typeof(T).Name}.", ex);
+            throw Invalid<T>(ex);
         }
     }
 
@@ -118,14 +134,16 @@ internal static class ContractSerializer
     /// Refuses nesting deeper than <see cref="MaxDepth"/> anywhere in the payload, without recursion.
     /// The security options count depth only for values a formatter reads: members the target type
     /// does not know are skipped uncounted, so a request could otherwise carry arbitrarily deep
-    /// data past the limit.
+    /// data past the limit. Also refuses more than <paramref name="maxContainers"/> arrays and maps
+    /// (see <see cref="DefaultMaxContainers"/>) before any object is made.
     /// </summary>
-    /// <exception cref="MessagePackSerializationException">The payload is nested too deeply.</exception>
-    private static void CheckDepth(ReadOnlySequence<byte> bytes)
+    /// <exception cref="MessagePackSerializationException">The payload is nested too deeply or holds too many arrays and maps.</exception>
+    private static void CheckShape(ReadOnlySequence<byte> bytes, int maxContainers)
     {
         var reader = new MessagePackReader(bytes);
         Span<long> pending = stackalloc long[MaxDepth + 1];
         var depth = 0;
+        var containers = 0;
         pending[0] = 1;
         while (depth >= 0)
         {
@@ -146,16 +164,26 @@ internal static class ContractSerializer
             if (count < 0)
             {
                 reader.Skip();
+                continue;
             }
-            else if (count > 0)
+
+            if (++containers > maxContainers)
+            {
+                throw new PayloadShapeException($"it holds more than {maxContainers} arrays and maps.");
+            }
+
+            if (count > 0)
             {
                 if (++depth > MaxDepth)
                 {
-                    throw new MessagePackSerializationException($"The payload is nested deeper than {MaxDepth} levels.");
+                    throw new PayloadShapeException($"it is nested deeper than {MaxDepth} levels.");
                 }
 
                 pending[depth] = count;
             }
         }
     }
+
+    /// <summary>A payload refused for its shape (depth, number of arrays and maps) before it is read.</summary>
+    private sealed class PayloadShapeException(string message) : MessagePackSerializationException(message);
 }

@@ -204,6 +204,51 @@ public sealed class HostileAgentInputTests
         await good.AssertServedThroughoutAsync();
     }
 
+    [Fact]
+    public async Task A_snapshot_report_of_a_million_empty_entries_is_refused_and_leaves_the_registry_and_the_heap_as_they_were()
+    {
+        // A frame of 1 MiB (the default limit) carrying one empty array per container: one byte
+        // each on the wire, about 200 bytes each as ContainerSummary objects (its default members).
+        await using var controlPlane = await StartControlPlaneAsync(o => o.MaxFrameSize = 1024 * 1024);
+        await using var good = await WellBehavedAgent.StartAsync(controlPlane);
+        var token = await controlPlane.EnrollAsync("hostile-s");
+        await using var hostile = await RawAgentSocket.ConnectAsync(controlPlane.BaseUrl, token);
+        await hostile.HandshakeAsync("hostile-s");
+        await controlPlane.WaitForStateAsync("hostile-s", EdgeAgentConnectionState.Connected);
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+
+        var snapshot = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(snapshot);
+        writer.WriteArrayHeader(4);
+        writer.WriteNil();
+        writer.Write(true);
+        writer.Write("");
+        writer.WriteArrayHeader(1_000_000);
+        for (var i = 0; i < 1_000_000; i++)
+        {
+            writer.WriteArrayHeader(0);
+        }
+
+        writer.Flush();
+        await hostile.SendFramesAsync(b =>
+        {
+            FrameWriter.WriteOpen(b, 1, ChannelKinds.Command, HostileBytes.CommandHeader("agent.snapshot", snapshot.WrittenSpan.ToArray()));
+            FrameWriter.WriteClose(b, 1);
+        });
+
+        var answer = await hostile.ReadUntilAsync(FrameType.Data, channel: 1);
+        answer.Should().NotBeNull();
+        var message = RpcMessages.ParseFirst(answer!.Payload, 1024 * 1024);
+        message!.Value.Kind.Should().Be(RpcMessageKind.Error);
+        message.Value.Code.Should().Be(EdgeErrorCodes.InvalidArgument);
+        message.Value.Message.Should().Contain("arrays and maps");
+
+        (await controlPlane.Registry.GetAgentAsync("hostile-s"))!.Snapshot.Should().BeNull("the report was refused");
+        controlPlane.Registry.IsConnected("hostile-s").Should().BeTrue("a refused report fails that report, not the session");
+        (GC.GetTotalMemory(forceFullCollection: true) - before).Should().BeLessThan(MemoryBound);
+        await good.AssertServedThroughoutAsync();
+    }
+
     /// <summary>The server may close while the rest of a large message is still being sent.</summary>
     internal static async Task SendIgnoringCloseAsync(RawAgentSocket socket, byte[] bytes)
     {

@@ -35,6 +35,9 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
     private int _directSending;
     private TaskCompletionSource? _closeWaiter;
 
+    // Completed when the application completes the output (the session is over).
+    private readonly TaskCompletionSource _outputCompleted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public WebSocketTransport(WebSocket socket, TimeSpan closeTimeout, ILogger? logger = null, long pauseThreshold = 1024 * 1024)
     {
         _socket = socket;
@@ -59,7 +62,7 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
             resumeWriterThreshold: pauseThreshold / 2,
             minimumSegmentSize: 16 * 1024,
             useSynchronizationContext: false));
-        _output = new CountingWriter(_outgoing.Writer);
+        _output = new CountingWriter(_outgoing.Writer, _outputCompleted);
     }
 
     /// <summary>Bytes received from the peer.</summary>
@@ -93,38 +96,59 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
     /// <summary>Pumps both directions until the connection is closed; never throws for a lost peer.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
-        var receiving = ReceiveLoopAsync(cancellationToken);
-        var sending = SendLoopAsync(cancellationToken);
-        var first = await Task.WhenAny(receiving, sending);
+        // Cancelled when the socket is aborted: a send or receive blocked in the stream below the
+        // WebSocket (Kestrel's, or a socket's) ends then too, instead of holding the connection.
+        using var aborted = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var receiving = ReceiveLoopAsync(aborted.Token);
+        var sending = SendLoopAsync(aborted.Token);
+        var first = await Task.WhenAny(receiving, sending, _outputCompleted.Task);
+        if (first == _outputCompleted.Task && !sending.IsCompleted && !receiving.IsCompleted)
+        {
+            // The application is done: the send loop sends what is queued, then the close. A peer
+            // that stopped reading (and sends nothing either) would keep that send blocked for
+            // ever, and the connection with it: the send gets two close timeouts.
+            if (!await CompletesWithinAsync(sending, 2))
+            {
+                await AbortAsync(aborted, 2);
+            }
+
+            first = sending;
+        }
+        else if (first == _outputCompleted.Task)
+        {
+            first = receiving.IsCompleted ? receiving : sending;
+        }
+
         if (first == receiving)
         {
             // The peer closed (or failed): give the application a moment to finish its writes.
             _outgoing.Reader.CancelPendingRead();
             if (!await CompletesWithinAsync(sending))
             {
-                _socket.Abort();
-                ProtocolLog.TransportCloseTimedOut(_logger, _closeTimeout.TotalSeconds);
+                await AbortAsync(aborted, 1);
             }
         }
-        else
+        else if (!await CompletesWithinAsync(receiving))
         {
-            // We finished sending and sent the close frame: wait for the peer's close.
-            if (!await CompletesWithinAsync(receiving))
-            {
-                _socket.Abort();
-                ProtocolLog.TransportCloseTimedOut(_logger, _closeTimeout.TotalSeconds);
-                await CompletesWithinAsync(receiving);
-            }
+            // We finished sending and sent the close frame, and the peer's close did not come.
+            await AbortAsync(aborted, 1);
         }
 
         await Task.WhenAll(receiving, sending);
     }
 
-    private async Task<bool> CompletesWithinAsync(Task task)
+    private async Task AbortAsync(CancellationTokenSource aborted, int closeTimeouts)
+    {
+        _socket.Abort();
+        await aborted.CancelAsync();
+        ProtocolLog.TransportCloseTimedOut(_logger, closeTimeouts * _closeTimeout.TotalSeconds);
+    }
+
+    private async Task<bool> CompletesWithinAsync(Task task, int closeTimeouts = 1)
     {
         try
         {
-            await task.WaitAsync(_closeTimeout);
+            await task.WaitAsync(closeTimeouts * _closeTimeout);
             return true;
         }
         catch (TimeoutException)
@@ -309,7 +333,7 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
     }
 
     /// <summary>The output pipe's writer, counting the bytes written (by the single writer) for <see cref="IsOutputDrained"/>.</summary>
-    private sealed class CountingWriter(PipeWriter inner) : PipeWriter
+    private sealed class CountingWriter(PipeWriter inner, TaskCompletionSource completed) : PipeWriter
     {
         private long _written;
 
@@ -333,8 +357,16 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
 
         public override void CancelPendingFlush() => inner.CancelPendingFlush();
 
-        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+        public override void Complete(Exception? exception = null)
+        {
+            inner.Complete(exception);
+            completed.TrySetResult();
+        }
 
-        public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+        public override async ValueTask CompleteAsync(Exception? exception = null)
+        {
+            await inner.CompleteAsync(exception);
+            completed.TrySetResult();
+        }
     }
 }

@@ -61,6 +61,41 @@ public sealed class WebSocketTransportTests
     }
 
     [Fact]
+    public async Task A_peer_that_stops_reading_cannot_keep_a_closing_transport_alive()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var accept = listener.AcceptSocketAsync();
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
+        using var accepted = await accept;
+
+        // The peer neither reads nor writes: queued frames fill the socket buffers and the send
+        // loop's send blocks.
+        using var socket = WebSocket.CreateFromStream(new NetworkStream(accepted, ownsSocket: false), new WebSocketCreationOptions { IsServer = true });
+        var transport = new WebSocketTransport(socket, TimeSpan.FromMilliseconds(500));
+        var run = transport.RunAsync();
+        var chunk = new byte[1024 * 1024];
+        while (true)
+        {
+            var flush = transport.Output.WriteAsync(chunk).AsTask();
+            if (await Task.WhenAny(flush, Task.Delay(500)) != flush)
+            {
+                // Backpressure: the send loop is stuck on the silent peer.
+                transport.Output.CancelPendingFlush();
+                await Poll.Within(flush);
+                break;
+            }
+        }
+
+        // The session ends. Before, the transport waited for that send for ever.
+        await transport.Output.CompleteAsync();
+        await Poll.Within(run);
+        socket.State.Should().Be(WebSocketState.Aborted);
+        transport.IsOutputDrained.Should().BeFalse("what the peer never read was not sent");
+    }
+
+    [Fact]
     public async Task Sessions_over_it_move_interleaved_bulk_and_small_messages_byte_exact_and_send_bulk_frames_directly()
     {
         await using var link = await WebSocketLink.StartAsync();

@@ -103,6 +103,6 @@ public interface IEdgeAgentRegistry
     /// <summary>Raised when an agent's session ends. A handler that throws is logged.</summary>
     event EventHandler<EdgeAgentEventArgs>? AgentDisconnected;
 
-    /// <summary>Raised when an agent sends a status snapshot that differs from the previous one. A handler that throws is logged.</summary>
+    /// <summary>Raised when an agent sends a status snapshot: on connect and whenever something on its engine changed (an agent does not send an unchanged one). A handler that throws is logged.</summary>
     event EventHandler<EdgeAgentEventArgs>? SnapshotChanged;
 }

@@ -96,11 +96,9 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
     /// <summary>Pumps both directions until the connection is closed; never throws for a lost peer.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
-        // Cancelled when the socket is aborted: a send or receive blocked in the stream below the
-        // WebSocket (Kestrel's, or a socket's) ends then too, instead of holding the connection.
-        using var aborted = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var receiving = ReceiveLoopAsync(aborted.Token);
-        var sending = SendLoopAsync(aborted.Token);
+        var receiving = ReceiveLoopAsync(cancellationToken);
+        var sending = SendLoopAsync(cancellationToken);
+        var aborted = false;
         var first = await Task.WhenAny(receiving, sending, _outputCompleted.Task);
         if (first == _outputCompleted.Task && !sending.IsCompleted && !receiving.IsCompleted)
         {
@@ -109,7 +107,7 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
             // ever, and the connection with it: the send gets two close timeouts.
             if (!await CompletesWithinAsync(sending, 2))
             {
-                await AbortAsync(aborted, 2);
+                aborted = Abort(2);
             }
 
             first = sending;
@@ -125,23 +123,32 @@ internal sealed class WebSocketTransport : IDuplexPipe, IDirectSendTransport
             _outgoing.Reader.CancelPendingRead();
             if (!await CompletesWithinAsync(sending))
             {
-                await AbortAsync(aborted, 1);
+                aborted = Abort(1);
             }
         }
-        else if (!await CompletesWithinAsync(receiving))
+        else if (!aborted && !await CompletesWithinAsync(receiving))
         {
             // We finished sending and sent the close frame, and the peer's close did not come.
-            await AbortAsync(aborted, 1);
+            aborted = Abort(1);
+        }
+
+        if (aborted)
+        {
+            // A send or receive blocked in the stream below the WebSocket (Kestrel's, a socket's)
+            // may outlive the abort until the connection's owner disposes it; returning lets the
+            // owner do that. (The loops catch their own failures.)
+            await CompletesWithinAsync(Task.WhenAll(receiving, sending));
+            return;
         }
 
         await Task.WhenAll(receiving, sending);
     }
 
-    private async Task AbortAsync(CancellationTokenSource aborted, int closeTimeouts)
+    private bool Abort(int closeTimeouts)
     {
         _socket.Abort();
-        await aborted.CancelAsync();
         ProtocolLog.TransportCloseTimedOut(_logger, closeTimeouts * _closeTimeout.TotalSeconds);
+        return true;
     }
 
     private async Task<bool> CompletesWithinAsync(Task task, int closeTimeouts = 1)

@@ -182,7 +182,7 @@ public sealed class StackDesiredStateTests
         // An operator's deployment is applied at once and audited as the operator.
         var applied = await stacks.As(operatorUser).DeployAsync(AgentId, Request("v1")).WaitAsync(Safety);
         applied.Pending.Should().BeFalse();
-        harness.Agent.Deployed.Should().Equal("v1");
+        harness.Agent.Deployed.Should().NotBeEmpty().And.OnlyContain(v => v == "v1");
 
         // A removal is authorized the same way: the guest's is refused and the stack stays desired.
         (await FluentActions.Awaiting(() => stacks.As(guest).RemoveAsync(AgentId, Project)).Should().ThrowAsync<EdgeCommandException>())
@@ -193,8 +193,9 @@ public sealed class StackDesiredStateTests
         var records = await audit.QueryAsync(new EdgeAuditQuery { AgentId = AgentId });
         records.Where(r => r.Outcome == EdgeErrorCodes.Denied).Select(r => (r.Caller, r.Command))
             .Should().BeEquivalentTo([("guest", StackCommands.Deploy), ("system", StackCommands.Deploy), ("guest", StackCommands.Remove)]);
+        // (The reconciliation the connection started runs as system and may overlap: it is never denied.)
         records.Where(r => r.Outcome == "ok").Select(r => (r.Caller, r.Command))
-            .Should().BeEquivalentTo([("olga", StackCommands.Deploy), ("olga", StackCommands.Remove)]);
+            .Should().Contain(("olga", StackCommands.Deploy)).And.Contain(("olga", StackCommands.Remove)).And.NotContain(r => r.Caller == "guest");
     }
 
     [Fact]
@@ -223,7 +224,11 @@ public sealed class StackDesiredStateTests
         (await wait.WaitAsync(Safety)).Status!.AppliedVersion.Should().Be("v1");
         lock (seen)
         {
-            seen.Select(s => s.Pending).Should().Equal([true, false], "the other handler saw both changes");
+            // Pending, then applied; the reconciliation started by the connection may publish the
+            // applied state once more (it checks the agent's status), never anything else.
+            seen.Should().HaveCountGreaterThanOrEqualTo(2, "the other handler saw both changes");
+            seen[0].Pending.Should().BeTrue();
+            seen.Skip(1).Should().OnlyContain(s => !s.Pending && s.Status!.AppliedVersion == "v1");
         }
     }
 
